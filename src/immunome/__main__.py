@@ -1,0 +1,3 @@
+from immunome.cli import main
+
+main()

@@ -1,0 +1,50 @@
+"""Shared fixtures.
+
+Real public data is found through ``IMMUNOME_DATA``. When the variable is set (``.ci/run`` sets
+it), a missing dataset is a *failure*; when it is unset, tests look in ``../shared/data`` and
+skip if it is absent.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _data_root() -> tuple[Path | None, bool]:
+    env = os.environ.get("IMMUNOME_DATA")
+    if env:
+        return Path(env).resolve(), True
+    guess = (REPO.parent / "shared" / "data").resolve()
+    return (guess if guess.is_dir() else None), False
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    """Root of the real public datasets (``../shared/data``)."""
+    root, required = _data_root()
+    if root is None or not root.is_dir():
+        if required:
+            pytest.fail(f"IMMUNOME_DATA={root} is set but is not a directory")
+        pytest.skip("real datasets not available (set IMMUNOME_DATA)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def require_data(data_root: Path):
+    """Return a function ``require_data("10kip/CyTOF_PBMC/...")`` that fails (CI) or skips."""
+    _, required = _data_root()
+
+    def _get(rel: str) -> Path:
+        p = data_root / rel
+        if not p.exists():
+            if required:
+                pytest.fail(f"dataset file missing: {p} (IMMUNOME_DATA is set)")
+            pytest.skip(f"dataset file missing: {p}")
+        return p
+
+    return _get
