@@ -48,3 +48,26 @@ def require_data(data_root: Path):
         return p
 
     return _get
+
+
+@pytest.fixture(scope="session")
+def tenkip_store(tmp_path_factory, require_data):
+    """A store with every 10KIP table imported and one release created (session-wide, read-only).
+
+    Tests must not write to it; copy it (``shutil.copytree``) to modify.
+    """
+    from immunome.datasets import import_10kip
+    from immunome.store import open_store
+
+    data = require_data("10kip").parent
+    store = open_store(tmp_path_factory.mktemp("tenkip") / "store", create=True)
+    report = import_10kip(store, data)
+    store.create_release()
+    store.import_report = report  # type: ignore[attr-defined]
+    return store
+
+
+@pytest.fixture(scope="session")
+def tenkip_cohort(tenkip_store):
+    """The latest release of :func:`tenkip_store` as a Cohort."""
+    return tenkip_store.release("latest")

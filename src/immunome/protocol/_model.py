@@ -123,6 +123,15 @@ class Assay(_Strict):
         default=False, description="features not declared are accepted (e.g. RNA-seq genes)"
     )
     default_unit: str | None = None
+    feature_pattern: str | None = Field(
+        default=None, description="regex that undeclared feature ids must match (open_features)"
+    )
+    default_range: tuple[float, float] | None = Field(
+        default=None, description="hard range for undeclared features (open_features)"
+    )
+    default_plausible: tuple[float, float] | None = Field(
+        default=None, description="plausible range for undeclared features (open_features)"
+    )
     features: list[Feature] = Field(default_factory=list)
 
     @field_validator("features")
@@ -133,6 +142,11 @@ class Assay(_Strict):
             if f.id in seen:
                 raise ValueError(f"duplicate feature id {f.id}")
             seen.add(f.id)
+        owner: dict[str, str] = {}
+        for f in v:
+            for name in {f.id.lower(), *(a.lower() for a in f.aliases)}:
+                if owner.setdefault(name, f.id) != f.id:
+                    raise ValueError(f"name {name!r} is an id or alias of both {owner[name]} and {f.id}")
         return v
 
     def feature(self, name: str) -> Feature | None:
@@ -188,10 +202,12 @@ class Protocol(_Strict):
             seen.add(a.id)
             for f in a.features:
                 if f.unit not in units:
-                    problems.append(f"{a.id}.{f.id}: unknown unit {f.unit}")
+                    problems.append(f"{a.id}.{f.id}: unknown unit {f.unit} (allowed: {', '.join(sorted(units))})")
                 for ref in (f.population, f.denominator):
                     if ref and ref not in pops:
-                        problems.append(f"{a.id}.{f.id}: unknown population {ref}")
+                        problems.append(f"{a.id}.{f.id}: unknown population {ref} (see populations.yaml)")
+            if a.default_unit and a.default_unit not in units:
+                problems.append(f"{a.id}: unknown default_unit {a.default_unit}")
         if problems:
             raise ValueError("; ".join(problems))
         return self
