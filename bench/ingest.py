@@ -1,4 +1,4 @@
-"""Benchmark: validate + ingest of a large long-format bundle vs raw DuckDB ``read_csv`` → ``INSERT``.
+"""Benchmark: validate + ingest of a big long bundle vs raw DuckDB ``read_csv`` → ``INSERT``.
 
 Generates a synthetic bundle (default 100k participants × 100 Olink features = 10M measurement
 rows, long CSV), then — each in a fresh child process, so peak RSS is per phase — times
@@ -56,14 +56,17 @@ def generate(root: Path, *, rows: int, n_features: int) -> Path:
     n = n_p * len(feats)
     s_idx = np.repeat(np.arange(n_p, dtype=np.int32), len(feats))
     f_idx = np.tile(np.arange(len(feats), dtype=np.int32), n_p)
-    table = pa.table({
-        "sample_id": pa.DictionaryArray.from_arrays(s_idx, pa.array(sid)),
-        "feature": pa.DictionaryArray.from_arrays(f_idx, pa.array(feats)),
-        "value": np.round(rng.normal(5, 2, n), 4),
-        "unit": pa.DictionaryArray.from_arrays(np.zeros(n, np.int32), pa.array(["NPX"])),
-    })
-    pacsv.write_csv(table, b / "measurements.csv",
-                    write_options=pacsv.WriteOptions(quoting_style="none"))
+    table = pa.table(
+        {
+            "sample_id": pa.DictionaryArray.from_arrays(s_idx, pa.array(sid)),
+            "feature": pa.DictionaryArray.from_arrays(f_idx, pa.array(feats)),
+            "value": np.round(rng.normal(5, 2, n), 4),
+            "unit": pa.DictionaryArray.from_arrays(np.zeros(n, np.int32), pa.array(["NPX"])),
+        }
+    )
+    pacsv.write_csv(
+        table, b / "measurements.csv", write_options=pacsv.WriteOptions(quoting_style="none")
+    )
     (b / "manifest.yaml").write_text(
         f"format: immunome-bundle/1\nsite: {SITE}\nprotocol: global-immunome-study\n"
         "protocol_version: 1\nparticipants: participants.csv\nsamples: samples.csv\n"
@@ -88,7 +91,8 @@ import json, resource, sys, time
 import duckdb
 t = time.perf_counter()
 con = duckdb.connect(sys.argv[1])
-con.execute("CREATE TABLE measurements (sample_id VARCHAR, feature VARCHAR, value DOUBLE, unit VARCHAR)")
+con.execute("CREATE TABLE measurements "
+            "(sample_id VARCHAR, feature VARCHAR, value DOUBLE, unit VARCHAR)")
 con.execute("INSERT INTO measurements SELECT * FROM read_csv(?, header = true)", [sys.argv[2]])
 n = con.execute("SELECT count(*) FROM measurements").fetchone()[0]
 con.close()
@@ -99,8 +103,9 @@ print(json.dumps({"seconds": dt, "rows": n,
 
 
 def _child(code: str, *args: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -115,27 +120,45 @@ def main(argv: list[str] | None = None) -> dict:
         t = time.perf_counter()
         bundle = generate(work, rows=args.rows, n_features=args.features)
         gen_s = time.perf_counter() - t
-        raw = _child(_RAW, str(work / "raw.duckdb"), str(bundle / "measurements.csv"))
+        # raw → ours → raw: the reference brackets our run, which evens out load drift on a
+        # shared machine; the reference speed is the mean of the two raw runs.
+        raw1 = _child(_RAW, str(work / "raw1.duckdb"), str(bundle / "measurements.csv"))
         ours = _child(_OURS, str(work / "store"), str(bundle))
+        raw2 = _child(_RAW, str(work / "raw2.duckdb"), str(bundle / "measurements.csv"))
+        raw = {
+            "seconds": (raw1["seconds"] + raw2["seconds"]) / 2,
+            "rows": raw1["rows"],
+            "peak_rss_mb": max(raw1["peak_rss_mb"], raw2["peak_rss_mb"]),
+            "runs_seconds": [round(raw1["seconds"], 3), round(raw2["seconds"], 3)],
+        }
         result = {
             "benchmark": "ingest",
             "rows": ours["rows"],
             "csv_bytes": (bundle / "measurements.csv").stat().st_size,
             "generate_seconds": round(gen_s, 2),
-            "ours": {"what": "open_store + submit (read, validate, pseudonymise, 1 txn insert)",
-                     "seconds": round(ours["seconds"], 3),
-                     "rows_per_s": round(ours["rows"] / ours["seconds"]),
-                     "peak_rss_mb": round(ours["peak_rss_mb"])},
-            "reference_raw_duckdb": {"what": "read_csv -> INSERT into a fresh DuckDB file",
-                                     "seconds": round(raw["seconds"], 3),
-                                     "rows_per_s": round(raw["rows"] / raw["seconds"]),
-                                     "peak_rss_mb": round(raw["peak_rss_mb"])},
+            "ours": {
+                "what": "open_store + submit (read, validate, pseudonymise, 1 txn insert)",
+                "seconds": round(ours["seconds"], 3),
+                "rows_per_s": round(ours["rows"] / ours["seconds"]),
+                "peak_rss_mb": round(ours["peak_rss_mb"]),
+            },
+            "reference_raw_duckdb": {
+                "what": "read_csv -> INSERT into a fresh DuckDB file",
+                "seconds": round(raw["seconds"], 3),
+                "runs_seconds": raw["runs_seconds"],
+                "rows_per_s": round(raw["rows"] / raw["seconds"]),
+                "peak_rss_mb": round(raw["peak_rss_mb"]),
+            },
         }
-        result["ratio"] = round(result["ours"]["rows_per_s"]
-                                / result["reference_raw_duckdb"]["rows_per_s"], 3)
-        result["targets"] = {"ratio_min": 0.5, "peak_rss_mb_max": 2048,
-                             "ratio_met": result["ratio"] >= 0.5,
-                             "rss_met": result["ours"]["peak_rss_mb"] < 2048}
+        result["ratio"] = round(
+            result["ours"]["rows_per_s"] / result["reference_raw_duckdb"]["rows_per_s"], 3
+        )
+        result["targets"] = {
+            "ratio_min": 0.5,
+            "peak_rss_mb_max": 2048,
+            "ratio_met": result["ratio"] >= 0.5,
+            "rss_met": result["ours"]["peak_rss_mb"] < 2048,
+        }
         print(json.dumps(result, indent=2))
         return result
     finally:

@@ -21,8 +21,9 @@ def people(site: str, *, female: int, male: int, seed: int) -> list[tuple[str, s
     return out
 
 
-def write_bundle(root: Path, *, site: str, rows: list[tuple[str, str, float, str]], seed: int,
-                 shift: float = 0.0) -> Path:
+def write_bundle(
+    root: Path, *, site: str, rows: list[tuple[str, str, float, str]], seed: int, shift: float = 0.0
+) -> Path:
     """Write a bundle folder (manifest, participants, samples, CyTOF wide table) and return it."""
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
@@ -33,7 +34,9 @@ def write_bundle(root: Path, *, site: str, rows: list[tuple[str, str, float, str
         "participants: participants.csv\nsamples: samples.csv\n"
         "assays:\n  - file: cytof_pbmc.csv\n    assay: cytof_pbmc\n    layout: wide\n"
     )
-    p = ["participant_id,age,sex,race"] + [f"{pid},{age:.0f},{sex},{race}" for pid, sex, age, race in rows]
+    p = ["participant_id,age,sex,race"] + [
+        f"{pid},{age:.0f},{sex},{race}" for pid, sex, age, race in rows
+    ]
     (root / "participants.csv").write_text("\n".join(p) + "\n")
     s = ["sample_id,participant_id,day,visit"]
     c = ["sample_id," + ",".join(FEATURES)]
@@ -42,7 +45,13 @@ def write_bundle(root: Path, *, site: str, rows: list[tuple[str, str, float, str
             sid = f"{pid}-D{day}"
             s.append(f"{sid},{pid},{day},{visit}")
             t = rng.uniform(40, 70) + shift
-            vals = [t, t * rng.uniform(0.4, 0.7), rng.uniform(5, 15), rng.uniform(5, 20), rng.uniform(10, 30)]
+            vals = [
+                t,
+                t * rng.uniform(0.4, 0.7),
+                rng.uniform(5, 15),
+                rng.uniform(5, 20),
+                rng.uniform(10, 30),
+            ]
             c.append(sid + "," + ",".join(f"{v:.2f}" for v in vals))
     (root / "samples.csv").write_text("\n".join(s) + "\n")
     (root / "cytof_pbmc.csv").write_text("\n".join(c) + "\n")

@@ -36,14 +36,22 @@ def build_store(root: Path) -> Path:
     store_path = root / "store"
     store = immunome.open(store_path)
     for i, (site, (f, m)) in enumerate(SITES.items()):
-        b = write_bundle(root / "bundles" / site, site=site, rows=people(site, female=f, male=m, seed=i),
-                         seed=i, shift=5.0 * i)
+        b = write_bundle(
+            root / "bundles" / site,
+            site=site,
+            rows=people(site, female=f, male=m, seed=i),
+            seed=i,
+            shift=5.0 * i,
+        )
         store.submit(b)
     store.create_release(label="v1")
     raw = store.release("latest").tidy(layer="raw")
     harmonized = raw.assign(value=raw["value"] * 0.9 + 1.0)
-    store.derive_release(parent="latest", layers={"harmonized": harmonized},
-                         provenance={"stage": "harmonize", "method": "test-shift"})
+    store.derive_release(
+        parent="latest",
+        layers={"harmonized": harmonized},
+        provenance={"stage": "harmonize", "method": "test-shift"},
+    )
     return store_path
 
 
@@ -59,8 +67,9 @@ class LiveServer:
         self.app = create_app(store_path, max_upload_bytes=max_upload)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cfg = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                             access_log=False)
+        cfg = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False
+        )
         self.server = uvicorn.Server(cfg)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -109,8 +118,10 @@ def tokens(store_path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def server(store_path, tokens) -> LiveServer:
     with LiveServer(store_path) as srv:
-        r = httpx.post(f"{srv.url}/api/v1/me/dua",
-                       headers={"Authorization": f"Bearer {tokens['researcher_dua']}"})
+        r = httpx.post(
+            f"{srv.url}/api/v1/me/dua",
+            headers={"Authorization": f"Bearer {tokens['researcher_dua']}"},
+        )
         assert r.status_code == 201, r.text
         yield srv
 

@@ -48,18 +48,24 @@ def test_422_bad_parameter(client):
 
 
 def test_422_unknown_dimension_lists_allowed(client):
-    err = assert_error(client.get("/api/v1/releases/latest/summary?by=zipcode"), 422, "validation_error")
+    err = assert_error(
+        client.get("/api/v1/releases/latest/summary?by=zipcode"), 422, "validation_error"
+    )
     assert "site" in err["details"]["allowed"]
 
 
 def test_404_unknown_release_lists_allowed(client):
-    err = assert_error(client.get("/api/v1/releases/r-doesnotexist/summary"), 404, "release_not_found")
+    err = assert_error(
+        client.get("/api/v1/releases/r-doesnotexist/summary"), 404, "release_not_found"
+    )
     assert "latest" in err["details"]["allowed"]
 
 
 def test_401_bad_token_and_scheme(client, tokens):
     assert_error(client.get("/api/v1/me", headers=auth("imm_not-a-token")), 401, "unauthorized")
-    assert_error(client.get("/api/v1/me", headers={"Authorization": "Basic xyz"}), 401, "unauthorized")
+    assert_error(
+        client.get("/api/v1/me", headers={"Authorization": "Basic xyz"}), 401, "unauthorized"
+    )
     r = client.get("/api/v1/me", headers=auth(tokens["revoked"]))
     assert_error(r, 401, "unauthorized")
     assert r.headers["www-authenticate"] == "Bearer"
@@ -67,8 +73,11 @@ def test_401_bad_token_and_scheme(client, tokens):
 
 def test_413_oversized_body(client):
     big = b"x" * (3 * 1024 * 1024)
-    assert_error(client.post("/api/v1/models/any/predict/csv", files={"file": ("a.csv", big)}), 413,
-                 "payload_too_large")
+    assert_error(
+        client.post("/api/v1/models/any/predict/csv", files={"file": ("a.csv", big)}),
+        413,
+        "payload_too_large",
+    )
 
 
 def test_pagination(client, tokens):
@@ -81,22 +90,40 @@ def test_pagination(client, tokens):
     assert len(body["data"]) == 2
     first = client.get("/api/v1/releases/latest/features?per_page=2&page=1").json()["data"]
     assert first != body["data"]
-    assert_error(client.get("/api/v1/releases/latest/features?per_page=501"), 422, "validation_error")
+    assert_error(
+        client.get("/api/v1/releases/latest/features?per_page=501"), 422, "validation_error"
+    )
 
 
 def test_openapi_document(client):
     doc = client.get("/api/v1/openapi.json").json()
     assert doc["openapi"].startswith("3.")
     paths = doc["paths"]
-    for p in ["/api/v1/releases", "/api/v1/releases/{ref}/summary", "/api/v1/models/{name}/predict",
-              "/api/v1/submissions", "/api/v1/releases/{ref}/participants", "/api/v1/admin/audit"]:
+    for p in [
+        "/api/v1/releases",
+        "/api/v1/releases/{ref}/summary",
+        "/api/v1/models/{name}/predict",
+        "/api/v1/submissions",
+        "/api/v1/releases/{ref}/participants",
+        "/api/v1/admin/audit",
+    ]:
         assert p in paths
 
 
 def test_error_catalogue_lists_every_code(client):
     codes = client.get("/api/v1/errors").json()["data"]
-    for c in ["not_found", "method_not_allowed", "validation_error", "unauthorized", "forbidden",
-              "dua_required", "payload_too_large", "invalid_bundle", "schema_mismatch", "internal_error"]:
+    for c in [
+        "not_found",
+        "method_not_allowed",
+        "validation_error",
+        "unauthorized",
+        "forbidden",
+        "dua_required",
+        "payload_too_large",
+        "invalid_bundle",
+        "schema_mismatch",
+        "internal_error",
+    ]:
         assert c in codes
 
 

@@ -17,7 +17,10 @@ def attacker_ranges(table: pd.DataFrame, published: pd.DataFrame, dims: list[str
     """Independent attacker: true margins of every sub-table are known (queried separately),
     shown cells are known, cells >= 0. Returns the LP range of every hidden cell."""
     cells = [tuple(r) for r in published[dims].astype(str).itertuples(index=False)]
-    truth = {tuple(map(str, k)): v for k, v in zip(table[dims].itertuples(index=False), table["n"], strict=True)}
+    truth = {
+        tuple(map(str, k)): v
+        for k, v in zip(table[dims].itertuples(index=False), table["n"], strict=True)
+    }
     hidden = [c for c, s in zip(cells, published["suppressed"], strict=True) if s]
     pos = {c: i for i, c in enumerate(hidden)}
     a, b = [], []
@@ -43,7 +46,9 @@ def attacker_ranges(table: pd.DataFrame, published: pd.DataFrame, dims: list[str
         obj = np.zeros(len(hidden))
         obj[i] = 1
         lo = linprog(obj, A_eq=np.array(a), b_eq=np.array(b), bounds=(0, None), method="highs").fun
-        hi = -linprog(-obj, A_eq=np.array(a), b_eq=np.array(b), bounds=(0, None), method="highs").fun
+        hi = -linprog(
+            -obj, A_eq=np.array(a), b_eq=np.array(b), bounds=(0, None), method="highs"
+        ).fun
         out[c] = (lo, hi, truth.get(c, 0))
     return out
 
@@ -64,8 +69,9 @@ def test_no_suppression_when_all_cells_large():
 
 def test_two_overlapping_queries_cannot_be_differenced():
     """site × sex hides (A, female) = 3; site-only and sex-only tables are public too."""
-    t = pd.DataFrame({"site": ["A", "A", "B", "B", "C", "C"], "sex": ["f", "m"] * 3,
-                      "n": [3, 30, 20, 25, 12, 1]})
+    t = pd.DataFrame(
+        {"site": ["A", "A", "B", "B", "C", "C"], "sex": ["f", "m"] * 3, "n": [3, 30, 20, 25, 12, 1]}
+    )
     two = suppress(t, dims=["site", "sex"]).set_index(["site", "sex"])
     by_site = t.groupby("site")["n"].sum()  # the attacker's other query
     assert two.loc[("A", "f"), "suppressed"]
@@ -102,8 +108,14 @@ def test_random_tables_never_disclose_a_hidden_cell(seed):
 
 
 def test_summary_marks_reason_and_keeps_margin_consistent():
-    p = pd.DataFrame({"site": ["A"] * 4 + ["B"] * 10, "sex": ["female"] * 14, "age": [30.0] * 14,
-                      "race": ["Asian"] * 14})
+    p = pd.DataFrame(
+        {
+            "site": ["A"] * 4 + ["B"] * 10,
+            "sex": ["female"] * 14,
+            "age": [30.0] * 14,
+            "race": ["Asian"] * 14,
+        }
+    )
     out = counts(p, by=["site"])
     rows = {r["site"]: r for r in out["rows"]}
     assert rows["A"]["n"] is None and rows["A"]["reason"] == "small"

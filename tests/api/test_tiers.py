@@ -35,24 +35,39 @@ def test_researcher_without_dua_gets_dua_required(client, tokens, path):
 
 def test_researcher_with_dua_reads_pseudonymised_rows_and_is_audited(client, server, tokens):
     before = len(server.app.state.audit.entries())
-    r = client.get("/api/v1/releases/latest/participants?per_page=10", headers=auth(tokens["researcher_dua"]))
+    r = client.get(
+        "/api/v1/releases/latest/participants?per_page=10", headers=auth(tokens["researcher_dua"])
+    )
     assert r.status_code == 200
     rows = r.json()["data"]
     assert len(rows) == 10 and all(row["participant_id"].startswith("P") for row in rows)
-    assert not any("SITEA-0" in json.dumps(row) for row in rows)  # raw site IDs never leave the store
+    assert not any(
+        "SITEA-0" in json.dumps(row) for row in rows
+    )  # raw site IDs never leave the store
     entries = server.app.state.audit.entries()
     assert len(entries) == before + 1
     last = entries[-1]
-    assert last["user"] == "researcher-dua" and last["action"] == "participants" and last["rows"] == 10
+    assert (
+        last["user"] == "researcher-dua" and last["action"] == "participants" and last["rows"] == 10
+    )
     assert last["request_id"] == r.headers["x-request-id"]
     assert server.app.state.audit.verify() == len(entries)
 
 
 def test_measurements_and_file_download_for_researcher(client, tokens):
     h = auth(tokens["researcher_dua"])
-    r = client.get("/api/v1/releases/latest/measurements?assay=cytof_pbmc&layer=harmonized", headers=h)
-    assert r.status_code == 200 and set(r.json()["data"][0]) == {"sample_id", "assay", "feature", "value"}
-    assert_error(client.get("/api/v1/releases/latest/measurements?assay=nope", headers=h), 404, "not_found")
+    r = client.get(
+        "/api/v1/releases/latest/measurements?assay=cytof_pbmc&layer=harmonized", headers=h
+    )
+    assert r.status_code == 200 and set(r.json()["data"][0]) == {
+        "sample_id",
+        "assay",
+        "feature",
+        "value",
+    }
+    assert_error(
+        client.get("/api/v1/releases/latest/measurements?assay=nope", headers=h), 404, "not_found"
+    )
     r = client.get("/api/v1/releases/latest/files/participants.parquet", headers=h)
     assert r.status_code == 200 and r.content[:4] == b"PAR1"
 
@@ -69,9 +84,13 @@ def test_datasheet_public_is_suppressed_full_for_researcher(client, tokens):
     pub = client.get("/api/v1/releases/latest/datasheet").json()["data"]
     assert pub["level"] == "public"
     site_sex = {(r["site"], r["sex"]): r for r in pub["by_site_sex"]}
-    assert site_sex[("SITEA", "female")]["n"] is None and site_sex[("SITEA", "female")]["suppressed"]
+    assert (
+        site_sex[("SITEA", "female")]["n"] is None and site_sex[("SITEA", "female")]["suppressed"]
+    )
     assert "age" not in pub  # min/max age are individual values
-    full = client.get("/api/v1/releases/latest/datasheet", headers=auth(tokens["researcher_dua"])).json()["data"]
+    full = client.get(
+        "/api/v1/releases/latest/datasheet", headers=auth(tokens["researcher_dua"])
+    ).json()["data"]
     assert full["level"] == "full" and full["by_site_sex"]["SITEA"]["female"] == 3
 
 
@@ -85,7 +104,9 @@ def test_me_reports_tier_site_and_dua(client, tokens):
 
 def test_dua_acceptance_rules(client, tokens):
     assert_error(client.post("/api/v1/me/dua"), 401, "unauthorized")
-    assert_error(client.post("/api/v1/me/dua", headers=auth(tokens["submitter_a"])), 403, "forbidden")
+    assert_error(
+        client.post("/api/v1/me/dua", headers=auth(tokens["submitter_a"])), 403, "forbidden"
+    )
     assert client.get("/api/v1/dua").json()["data"]["text"]
 
 
@@ -94,14 +115,24 @@ def test_admin_endpoints(client, tokens, server):
     users = client.get("/api/v1/admin/users", headers=h).json()["data"]
     assert {u["name"] for u in users} >= {"researcher", "admin"}
     assert all("token_sha256" not in u for u in users)
-    assert_error(client.get("/api/v1/admin/users", headers=auth(tokens["researcher_dua"])), 403, "forbidden")
+    assert_error(
+        client.get("/api/v1/admin/users", headers=auth(tokens["researcher_dua"])), 403, "forbidden"
+    )
     assert_error(client.get("/api/v1/admin/audit"), 401, "unauthorized")
     r = client.post("/api/v1/admin/users", headers=h, json={"name": "newbie", "tier": "researcher"})
     assert r.status_code == 201
-    assert_error(client.post("/api/v1/admin/users", headers=h, json={"name": "newbie", "tier": "researcher"}),
-                 409, "conflict")
-    assert_error(client.post("/api/v1/admin/users", headers=h, json={"name": "x y", "tier": "god"}),
-                 422, "validation_error")
+    assert_error(
+        client.post(
+            "/api/v1/admin/users", headers=h, json={"name": "newbie", "tier": "researcher"}
+        ),
+        409,
+        "conflict",
+    )
+    assert_error(
+        client.post("/api/v1/admin/users", headers=h, json={"name": "x y", "tier": "god"}),
+        422,
+        "validation_error",
+    )
     tok = client.post("/api/v1/admin/users/newbie/tokens", headers=h).json()["data"]["token"]
     assert client.get("/api/v1/me", headers=auth(tok)).json()["data"]["name"] == "newbie"
     tid = next(t["token_id"] for t in server.app.state.access.tokens("newbie"))

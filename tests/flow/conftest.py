@@ -5,29 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import flowio
 import numpy as np
-import pandas as pd
 import pytest
 
+from ._fcs import write_fcs
+
 FCS_DIR = "flow/fcs"
-
-
-def write_fcs(
-    path: Path,
-    data: np.ndarray,
-    channels: Sequence[str],
-    *,
-    spill: str | None = None,
-    markers: Sequence[str] | None = None,
-) -> Path:
-    """Write a small FCS 3.1 file with FlowIO (float32 list mode)."""
-    meta = {"SPILL": spill} if spill else None
-    with path.open("wb") as fh:
-        flowio.create_fcs(fh, data.astype(np.float32).ravel().tolist(), list(channels),
-                          opt_channel_names=list(markers) if markers else None,
-                          metadata_dict=meta)  # fmt: skip
-    return path
 
 
 @pytest.fixture
@@ -37,15 +20,25 @@ def synth_fcs(tmp_path: Path) -> Callable[..., Path]:
     Channels FSC-A, FSC-H, SSC-A, FL1-A, FL2-A, Time (+ a $SPILL for FL1-A/FL2-A).
     """
 
-    def make(name: str = "s.fcs", *, n: int = 2000, seed: int = 0, drop: Sequence[str] = (),
-             saturate: float = 0.0, negative: float = 0.0, drift: float = 0.0) -> Path:  # fmt: skip
+    def make(
+        name: str = "s.fcs",
+        *,
+        n: int = 2000,
+        seed: int = 0,
+        drop: Sequence[str] = (),
+        saturate: float = 0.0,
+        negative: float = 0.0,
+        drift: float = 0.0,
+    ) -> Path:
         rng = np.random.default_rng(seed)
         fsc = rng.normal(60000, 8000, n).clip(1000, None)
         cols = {
             "FSC-A": fsc,
             "FSC-H": fsc * rng.normal(0.95, 0.02, n),
             "SSC-A": rng.normal(20000, 4000, n).clip(100, None),
-            "FL1-A": np.where(rng.random(n) < 0.4, rng.normal(20000, 3000, n), rng.normal(300, 200, n)),
+            "FL1-A": np.where(
+                rng.random(n) < 0.4, rng.normal(20000, 3000, n), rng.normal(300, 200, n)
+            ),
             "FL2-A": rng.normal(1000, 300, n),
             "Time": np.sort(rng.uniform(0, 1000, n)),
         }
@@ -68,14 +61,3 @@ def synth_fcs(tmp_path: Path) -> Callable[..., Path]:
 def real_fcs(require_data) -> Callable[[str], Path]:
     """``real_fcs("100715.fcs")`` → path in the shared data (fails in CI if missing)."""
     return lambda name: require_data(f"{FCS_DIR}/{name}")
-
-
-def sample_sheet(path: Path, files: Sequence[Path]) -> Path:
-    """Generate a sample sheet for ``files`` (participant metadata is unknown for real FCS)."""
-    rows = [
-        {"file": f.name, "participant_id": f"D{i + 1}", "day": 0, "visit": "baseline",
-         "age": 30 + 5 * i, "sex": ("female", "male")[i % 2]}  # fmt: skip
-        for i, f in enumerate(files)
-    ]
-    pd.DataFrame(rows).to_csv(path, index=False)
-    return path

@@ -23,8 +23,13 @@ def bad_inputs(tmp_path: Path, synth_fcs) -> dict[str, Path]:
     no_fl1 = synth_fcs("no_fl1.fcs", drop=("FL1-A",))
     comp = tmp_path / "comp_mismatch.csv"
     comp.write_text("FL1-A,BOGUS-A\n1,0.1\n0.05,1\n")
-    return {"good": good, "truncated": truncated, "not_fcs": not_fcs, "no_fl1": no_fl1,
-            "comp": comp}  # fmt: skip
+    return {
+        "good": good,
+        "truncated": truncated,
+        "not_fcs": not_fcs,
+        "no_fl1": no_fl1,
+        "comp": comp,
+    }
 
 
 def test_truncated_fcs_names_file(bad_inputs) -> None:
@@ -57,10 +62,14 @@ def test_mismatched_spillover_names_file_and_channel(bad_inputs) -> None:
 def test_file_spill_with_unknown_channel_is_an_error(tmp_path: Path, synth_fcs) -> None:
     import numpy as np
 
-    from tests.flow.conftest import write_fcs
+    from ._fcs import write_fcs
 
-    f = write_fcs(tmp_path / "badspill.fcs", np.ones((50, 2)) * 100, ["FSC-A", "FL1-A"],
-                  spill="2,FL1-A,FL9-A,1,0,0,1")  # fmt: skip
+    f = write_fcs(
+        tmp_path / "badspill.fcs",
+        np.ones((50, 2)) * 100,
+        ["FSC-A", "FL1-A"],
+        spill="2,FL1-A,FL9-A,1,0,0,1",
+    )
     with pytest.raises(FlowError, match=r"badspill\.fcs.*'FL9-A'"):
         flow.process_fcs(f, template=TEMPLATE)
 
@@ -75,6 +84,7 @@ def test_batch_completes_and_lists_every_failure(bad_inputs, tmp_path: Path) -> 
     report = res.report()
     assert report["n_failed"] == 3 and report["n_ok"] == 1
     # a mismatched matrix fails every file of the batch, each with the channel named
-    res2 = process_batch([bad_inputs["good"]], template=TEMPLATE, comp=bad_inputs["comp"],
-                         n_workers=0)  # fmt: skip
+    res2 = process_batch(
+        [bad_inputs["good"]], template=TEMPLATE, comp=bad_inputs["comp"], n_workers=0
+    )
     assert [f.channel for f in res2.failures] == ["BOGUS-A"]

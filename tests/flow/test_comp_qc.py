@@ -60,8 +60,14 @@ def test_compensation_changes_gating(tmp_path: Path, synth_fcs) -> None:
 
 def test_clean_file_passes_qc(synth_fcs) -> None:
     qc = _qc(synth_fcs(n=20000))
-    for m in ("event_count", "margin_fraction", "negative_scatter_fraction",
-              "time_unstable_bin_fraction", "flow_rate_cv", "spill_diagonal_max_dev"):  # fmt: skip
+    for m in (
+        "event_count",
+        "margin_fraction",
+        "negative_scatter_fraction",
+        "time_unstable_bin_fraction",
+        "flow_rate_cv",
+        "spill_diagonal_max_dev",
+    ):
         assert qc[m][1] == "pass", (m, qc[m])
     assert qc["event_count"][0] == 20000
 
@@ -92,3 +98,43 @@ def test_membership_is_and_of_parents(synth_fcs) -> None:
     assert row["parent_count"] == lym.sum() and row["count"] == t.sum()
     with pytest.raises(FlowError, match="unknown gate"):
         res.membership("nope")
+
+
+PE_GATE = """<?xml version="1.0" encoding="UTF-8"?>
+<gating:Gating-ML xmlns:gating="http://www.isac-net.org/std/Gating-ML/v2.0/gating"
+    xmlns:transforms="http://www.isac-net.org/std/Gating-ML/v2.0/transformations"
+    xmlns:data-type="http://www.isac-net.org/std/Gating-ML/v2.0/datatypes">
+  <transforms:transformation transforms:id="logicle">
+    <transforms:logicle transforms:T="262144" transforms:W="0.5" transforms:M="4.5"
+        transforms:A="0"/>
+  </transforms:transformation>
+  <gating:RectangleGate gating:id="pe_pos">
+    <gating:dimension gating:compensation-ref="FCS" gating:transformation-ref="logicle"
+        gating:min="0.4"><data-type:fcs-dimension data-type:name="PE-A"/></gating:dimension>
+  </gating:RectangleGate>
+</gating:Gating-ML>
+"""
+
+
+@pytest.mark.realdata
+def test_supplied_csv_replaces_file_spill_on_real_file(require_data, tmp_path: Path) -> None:
+    import flowkit as fk
+
+    fcs = require_data("flow/fcs/test_comp_example.fcs")  # DATA offset off by one: tolerated
+    csv = require_data("flow/fcs/comp_complete_example.csv")
+    tpl_path = tmp_path / "pe.xml"
+    tpl_path.write_text(PE_GATE)
+    tpl = flow.load_template(tpl_path)
+    s = flow.read_fcs(fcs)
+    assert (s.version, s.event_count) == ("3.0", 10703)
+    matrix = flow.read_comp_csv(csv)
+    got = flow.apply_gates(s, tpl, compensation=matrix).membership("pe_pos")
+    # independent path: FlowKit compensates with the CSV values, logicle, threshold
+    ref = flow.read_fcs(fcs)
+    ref.apply_compensation(fk.Matrix(matrix.matrix, list(matrix.channels)))
+    pe = ref.get_events(source="comp")[:, ref.get_channel_index("PE-A")]
+    xf = fk.transforms.LogicleTransform(param_t=262144, param_w=0.5, param_m=4.5, param_a=0)
+    expected = xf.apply(pe.reshape(-1, 1)).ravel() >= 0.4
+    assert np.array_equal(got, expected)
+    with_file_spill = flow.process_fcs(fcs, template=tpl).populations["count"].iloc[0]
+    assert with_file_spill != got.sum()  # the file's $SPILL differs from the CSV

@@ -65,8 +65,10 @@ class _RequestContext:
 
         async def send_with_id(message: dict) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + [(b"x-request-id", rid.encode())]
+                headers = list(message.get("headers") or [])
+                if not any(k.lower() == b"x-request-id" for k, _ in headers):
+                    headers.append((b"x-request-id", rid.encode()))
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, limited_receive, send_with_id)
@@ -80,7 +82,6 @@ class _RequestContext:
             f"request body exceeds the server limit of {self.max_body} bytes",
             details={"max_bytes": self.max_body},
         )
-        resp.headers["x-request-id"] = scope["state"]["request_id"]
         resp.headers["connection"] = "close"
         await resp(scope, receive, send)
 

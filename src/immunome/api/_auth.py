@@ -44,7 +44,7 @@ def caller_for_token(request: Request, token: str | None) -> Caller:
     return caller
 
 
-def current_caller(request: Request) -> Caller:
+async def current_caller(request: Request) -> Caller:
     """The caller of this request (anonymous callers are the public tier)."""
     caller = caller_for_token(request, _bearer(request))
     request.state.caller = caller
@@ -53,6 +53,11 @@ def current_caller(request: Request) -> Caller:
 
 def participant_reader(caller: Caller = Depends(current_caller)) -> Caller:
     """Researchers who accepted the DUA, and admins."""
+    return check_participant_access(caller)
+
+
+def check_participant_access(caller: Caller) -> Caller:
+    """Raise 401/403 (``dua_required``) unless ``caller`` may read participant-level data."""
     if not caller.authenticated:
         raise ApiError(401, "unauthorized", "participant-level data needs a researcher token")
     if caller.tier == "researcher" and caller.dua_accepted_at is None:

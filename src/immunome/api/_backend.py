@@ -159,12 +159,14 @@ class Backend:
         m = self.model(name)
         return _card_dict(getattr(m, "card", m))
 
-    def predict(self, name: str, rows: pd.DataFrame) -> pd.DataFrame:
-        """Predict with the model's own schema checks (``SchemaMismatchError`` on bad input)."""
+    def predict(self, name: str, rows: pd.DataFrame | Path) -> pd.DataFrame:
+        """Predict through ``immunome.models.predict`` — the same schema checks as the CLI
+        (``SchemaMismatchError`` on missing features or unknown categories). ``rows`` is a
+        DataFrame or the path of an uploaded CSV/TSV."""
         mod = _models_module()
         model = self.model(name)
-        fn = getattr(model, "predict", None)
-        out = fn(rows) if callable(fn) else mod.predict(model, rows)
+        fn = getattr(mod, "predict", None)
+        out = fn(model, rows) if callable(fn) else model.predict(rows)
         if isinstance(out, pd.Series):
             out = out.to_frame(name=out.name or "prediction")
         if not isinstance(out, pd.DataFrame):

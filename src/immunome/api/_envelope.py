@@ -81,7 +81,9 @@ def error_response(
             "request_id": request_id(request),
         }
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"x-request-id": request_id(request)}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return _Json(body, status_code=status, headers=headers)
 
 
@@ -105,7 +107,7 @@ class Page:
         return part, meta
 
 
-def page_params(
+async def page_params(
     page: int = Query(1, ge=1, le=1_000_000, description="1-based page number"),
     per_page: int = Query(50, ge=1, le=MAX_PER_PAGE, description="items per page (max 500)"),
 ) -> Page:

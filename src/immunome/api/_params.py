@@ -18,6 +18,7 @@ REF_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,128}$"
 FEATURE_PATTERN = r"^[A-Za-z0-9_.+%()-]{1,128}$"
 SITE_PATTERN = r"^[A-Za-z0-9_-]{2,32}$"
+SEARCH_PATTERN = r"^[A-Za-z0-9 _.,:+()-]{0,100}$"
 
 ReleaseRef = Annotated[
     str,
@@ -41,7 +42,7 @@ By = Annotated[
 
 def parse_by(by: list[str] | None) -> list[str]:
     """Check the grouping dimensions (known, distinct, at most two)."""
-    by = list(by or [])
+    by = [b for b in (by or []) if b != ""]  # `?by=` alone asks for the grand total
     bad = [b for b in by if b not in DIMENSIONS]
     if bad:
         raise ApiError(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
@@ -28,7 +29,6 @@ from immunome.api._summary import (
     participant_values,
     public_datasheet,
 )
-from immunome.api._uploads import read_csv_upload
 from immunome.errors import ImmunomeError
 
 router = APIRouter(include_in_schema=False)
@@ -272,15 +272,14 @@ async def predict_upload(
     model: Annotated[str, Form()],
     file: Annotated[UploadFile, File()],
 ):
-    from immunome.api._routes_models import predict_frame
+    from immunome.api._routes_models import predict_frame, save_table_upload
 
     b = request.app.state.backend
     try:
         _check(model, NAME_PATTERN, "model")
-        data = await file.read(request.app.state.max_upload_bytes + 1)
-        if len(data) > request.app.state.max_upload_bytes:
-            raise ApiError(413, "payload_too_large", "upload exceeds the server limit")
-        result = predict_frame(request, model, read_csv_upload(data))
+        with tempfile.TemporaryDirectory(prefix="immunome-predict-") as tmp:
+            path = await save_table_upload(request, file, Path(tmp))
+            result = await run_in_threadpool(predict_frame, request, model, path)
         pred = result["predictions"]
         num = [c for c in pred.columns if str(pred[c].dtype).startswith(("float", "int"))]
         chart = (
@@ -337,13 +336,13 @@ async def submit_upload(
                 path, report = await _validated(request, bundle, caller, Path(tmp))
             except ApiError as e:
                 if e.code == "invalid_bundle":
-                    return _page(
-                        request, "submit.html", status=422, report=e.details["report"], **ctx
-                    )
+                    return _page(request, "submit.html", report=e.details["report"], **ctx)
                 raise
             ctx["report"] = report_to_dict(report)
             if action == "submit":
-                result = _result_dict(request.app.state.backend.submit(path))
+                result = _result_dict(
+                    await run_in_threadpool(request.app.state.backend.submit, path)
+                )
                 request.app.state.audit.append(
                     user=caller.name,
                     tier=caller.tier,

@@ -13,7 +13,7 @@ router = APIRouter(tags=["meta"])
 
 
 @router.get("/health", summary="Liveness probe")
-def health(request: Request):
+async def health(request: Request):
     """``{"data": {"status": "ok"}}`` — no store access (the benchmark's reference endpoint)."""
     return ok(request, {"status": "ok"})
 
@@ -47,7 +47,7 @@ def error_codes(request: Request):
 
 
 @router.get("/me", summary="Who am I")
-def me(request: Request, caller: Caller = Depends(current_caller)):
+async def me(request: Request, caller: Caller = Depends(current_caller)):
     """The caller's tier, site and data-use agreement status."""
     return ok(
         request,

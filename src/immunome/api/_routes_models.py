@@ -6,17 +6,20 @@ categories or missing features give 422 ``schema_mismatch`` with the allowed val
 
 from __future__ import annotations
 
+import tempfile
 import warnings
+from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, File, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from immunome.api._envelope import ok
 from immunome.api._errors import ApiError
 from immunome.api._params import ModelName
-from immunome.api._uploads import MAX_CSV_ROWS, read_csv_upload
+from immunome.api._uploads import MAX_CSV_ROWS, check_table_upload
 
 router = APIRouter(tags=["models"])
 
@@ -42,7 +45,7 @@ def model_card(request: Request, name: ModelName):
     return ok(request, request.app.state.backend.model_card(name))
 
 
-def predict_frame(request: Request, name: str, rows: pd.DataFrame) -> dict[str, Any]:
+def predict_frame(request: Request, name: str, rows: pd.DataFrame | Path) -> dict[str, Any]:
     """Predict and collect warnings (e.g. out-of-distribution rows) for the response."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -67,8 +70,21 @@ async def predict_csv(
     name: ModelName,
     file: Annotated[UploadFile, File(description="CSV/TSV with one row per participant or sample")],
 ):
-    """Predict on an uploaded CSV (header = the model's input features)."""
+    """Predict on an uploaded CSV or TSV (header = the model's input features), read exactly as
+    ``immunome model predict`` reads a file."""
+    with tempfile.TemporaryDirectory(prefix="immunome-predict-") as tmp:
+        path = await save_table_upload(request, file, Path(tmp))
+        result = await run_in_threadpool(predict_frame, request, name, path)
+    return ok(request, result)
+
+
+async def save_table_upload(request: Request, file: UploadFile, folder: Path) -> Path:
+    """Save an uploaded CSV/TSV under a fixed name (the suffix picks the parser)."""
     data = await file.read(request.app.state.max_upload_bytes + 1)
     if len(data) > request.app.state.max_upload_bytes:
         raise ApiError(413, "payload_too_large", "upload exceeds the server limit")
-    return ok(request, predict_frame(request, name, read_csv_upload(data)))
+    check_table_upload(data)
+    suffix = ".tsv" if (file.filename or "").lower().endswith((".tsv", ".txt")) else ".csv"
+    path = folder / f"rows{suffix}"
+    path.write_bytes(data)
+    return path

@@ -5,13 +5,22 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from immunome.api._access import Caller
-from immunome.api._auth import current_caller
+from immunome.api._auth import check_participant_access, current_caller
 from immunome.api._envelope import Page, ok, page_params
 from immunome.api._errors import ApiError
-from immunome.api._params import NAME_PATTERN, Assay, By, FeatureId, ReleaseRef, parse_by
+from immunome.api._params import (
+    NAME_PATTERN,
+    SEARCH_PATTERN,
+    Assay,
+    By,
+    FeatureId,
+    ReleaseRef,
+    parse_by,
+)
 from immunome.api._summary import counts, distribution, participant_values, public_datasheet
 
 router = APIRouter(tags=["releases"])
@@ -23,6 +32,14 @@ def _cached(request: Request, key: tuple, build):
     cache = request.app.state.backend.cache
     if key not in cache:
         cache[key] = build()
+    return cache[key]
+
+
+async def _cached_async(request: Request, key: tuple, build):
+    """Serve from the per-release cache on the event loop; compute a miss in the threadpool."""
+    cache = request.app.state.backend.cache
+    if key not in cache:
+        cache[key] = await run_in_threadpool(build)
     return cache[key]
 
 
@@ -114,14 +131,8 @@ def download(
             details={"files": "/api/v1/releases/{ref}/files"},
         )
     if path not in PUBLIC_FILES:
-        if not caller.authenticated:
-            raise ApiError(
-                401, "unauthorized", f"{path} is participant-level; use a researcher token"
-            )
-        if not caller.can_read_participants():
-            code = "dua_required" if caller.tier == "researcher" else "forbidden"
-            raise ApiError(403, code, f"{path} is participant-level data")
-        _audit(request, caller, "download", cohort.release_id, resource=path)
+        check_participant_access(caller)
+        _audit(request, caller, "download", cohort.release_id, file=path)
     full = (b.release_dir(ref) / path).resolve()
     if not full.is_relative_to(b.release_dir(ref).resolve()) or not full.is_file():
         raise ApiError(404, "not_found", f"release file {path!r} is missing")
@@ -131,14 +142,14 @@ def download(
 
 
 @router.get("/releases/{ref}/summary", summary="Participant counts (suppressed)")
-def summary(request: Request, ref: ReleaseRef, by: By = ["site"]):  # noqa: B006
+async def summary(request: Request, ref: ReleaseRef, by: By = ["site"]):  # noqa: B006
     """Counts of participants by up to two of site, sex, age_band, ancestry. Cells with n < k are
     hidden, plus complementary cells so no hidden cell can be derived from this table and the
     marginal tables (``reason`` says which)."""
     dims = parse_by(by)
     cohort = request.app.state.backend.cohort(ref)
     k = request.app.state.k_min
-    data = _cached(
+    data = await _cached_async(
         request,
         ("summary", cohort.release_id, tuple(dims)),
         lambda: counts(cohort.participants, by=dims, k=k),
@@ -153,7 +164,8 @@ def features(
     page: Page = Depends(page_params),
     assay: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
     q: Annotated[
-        str | None, Query(max_length=100, description="case-insensitive text search")
+        str | None,
+        Query(pattern=SEARCH_PATTERN, description="text search: letters, digits, spaces, _.,:+()-"),
     ] = None,
 ):
     """Features with unit, kind, ontology term (Cell Ontology for populations), population,
@@ -193,7 +205,7 @@ def _feature_row(cohort, assay: str, feature: str) -> dict:
     "/releases/{ref}/features/{assay}/{feature}/distribution",
     summary="Feature distribution (suppressed)",
 )
-def feature_distribution(
+async def feature_distribution(
     request: Request,
     ref: ReleaseRef,
     assay: Assay,
@@ -220,7 +232,7 @@ def feature_distribution(
         values = participant_values(cohort, assay=assay, feature=feature, layer=layer, visit=visit)
         return distribution(cohort.participants, values, by=dims, k=k)
 
-    data = _cached(
+    data = await _cached_async(
         request, ("dist", cohort.release_id, assay, feature, layer, visit, tuple(dims)), build
     )
     return ok(

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
 
 from immunome.api._access import Caller
 from immunome.api._auth import require_submitter
@@ -32,7 +33,7 @@ async def _validated(
     max_bytes = request.app.state.max_upload_bytes
     path = await save_upload(upload, tmp / "bundle.zip", max_bytes=max_bytes)
     check_bundle_zip(path, max_bytes=max_bytes)
-    report = request.app.state.backend.validate(path)
+    report = await run_in_threadpool(request.app.state.backend.validate, path)
     site = getattr(report, "site", None)
     if caller.tier != "admin" and site is not None and site != caller.site:
         raise ApiError(
@@ -75,7 +76,7 @@ async def submit(request: Request, bundle: BundleFile, caller: Caller = Depends(
     invalid; 403 if the bundle is for another site."""
     with tempfile.TemporaryDirectory(prefix="immunome-upload-") as tmp:
         path, report = await _validated(request, bundle, caller, Path(tmp))
-        result = request.app.state.backend.submit(path)
+        result = await run_in_threadpool(request.app.state.backend.submit, path)
     data = _result_dict(result)
     request.app.state.audit.append(
         user=caller.name,

@@ -12,11 +12,9 @@ Example:
 
 from __future__ import annotations
 
-import io
 import zipfile
 from pathlib import Path, PurePosixPath
 
-import pandas as pd
 from fastapi import UploadFile
 
 from immunome.api._errors import ApiError
@@ -84,24 +82,19 @@ def check_bundle_zip(path: Path, *, max_bytes: int) -> None:
         )
 
 
-def read_csv_upload(data: bytes, *, name: str = "upload.csv") -> pd.DataFrame:
-    """Parse an uploaded CSV (or TSV) of prediction rows."""
+def check_table_upload(data: bytes, *, name: str = "upload.csv") -> None:
+    """An uploaded table must be non-empty UTF-8 text with at most 10 000 data rows."""
     if not data.strip():
         raise ApiError(400, "unusable_input", f"{name}: the file is empty")
     try:
-        text = data.decode("utf-8-sig")
+        data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise ApiError(400, "unusable_input", f"{name}: not UTF-8 text (byte {e.start})") from e
-    sep = "\t" if text.split("\n", 1)[0].count("\t") > text.split("\n", 1)[0].count(",") else ","
-    try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, na_values=["NA", ""], keep_default_na=False)
-    except (pd.errors.ParserError, ValueError) as e:
-        raise ApiError(400, "unusable_input", f"{name}: cannot parse CSV: {e}") from e
-    if len(df) > MAX_CSV_ROWS:
+    rows = data.count(b"\n") - 1
+    if rows > MAX_CSV_ROWS:
         raise ApiError(
             413,
             "payload_too_large",
-            f"{name}: {len(df)} rows; at most {MAX_CSV_ROWS}",
+            f"{name}: {rows} rows; at most {MAX_CSV_ROWS}",
             details={"max_rows": MAX_CSV_ROWS},
         )
-    return df

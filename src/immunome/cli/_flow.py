@@ -23,8 +23,10 @@ def templates(
     """List the shipped Gating-ML example templates."""
     from immunome.assays.flow import list_templates
 
-    rows = [{"name": t.name, "assay": t.assay, "path": t.path, "description": t.description}
-            for t in list_templates()]  # fmt: skip
+    rows = [
+        {"name": t.name, "assay": t.assay, "path": t.path, "description": t.description}
+        for t in list_templates()
+    ]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -68,9 +70,13 @@ def qc(
 
 def _echo_summary(res) -> None:  # noqa: ANN001
     for r in res.results:
-        flags = [f"{m}={fl}" for m, fl in zip(r.qc["metric"], r.qc["flag"], strict=True) if fl != "pass"]
+        flags = [
+            f"{m}={fl}" for m, fl in zip(r.qc["metric"], r.qc["flag"], strict=True) if fl != "pass"
+        ]
         state = "cached" if r.cached else "processed"
-        typer.echo(f"{state}: {r.file} ({r.n_events} events){' QC: ' + ', '.join(flags) if flags else ''}")
+        typer.echo(
+            f"{state}: {r.file} ({r.n_events} events){' QC: ' + ', '.join(flags) if flags else ''}"
+        )
     if res.failures:
         typer.echo(f"\n{len(res.failures)} file(s) failed:", err=True)
         for f in res.failures:
@@ -80,20 +86,45 @@ def _echo_summary(res) -> None:  # noqa: ANN001
 @flow_app.command("process")
 def process(
     files: Annotated[list[Path], typer.Argument(help="FCS files (2.0/3.0/3.1).")],
-    template: Annotated[str, typer.Option("--template", "-t", help="Shipped template name or Gating-ML file.")],
-    comp: Annotated[Path | None, typer.Option("--comp", help="Spillover matrix CSV (default: the file's $SPILL).")] = None,
-    assay: Annotated[str | None, typer.Option("--assay", help="Protocol assay id (default: the template's).")] = None,
-    sample_sheet: Annotated[Path | None, typer.Option("--sample-sheet", help="CSV: file, participant_id, day, age, sex, …")] = None,
+    template: Annotated[
+        str, typer.Option("--template", "-t", help="Shipped template name or Gating-ML file.")
+    ],
+    comp: Annotated[
+        Path | None,
+        typer.Option("--comp", help="Spillover matrix CSV (default: the file's $SPILL)."),
+    ] = None,
+    assay: Annotated[
+        str | None, typer.Option("--assay", help="Protocol assay id (default: the template's).")
+    ] = None,
+    sample_sheet: Annotated[
+        Path | None,
+        typer.Option("--sample-sheet", help="CSV: file, participant_id, day, age, sex, …"),
+    ] = None,
     site: Annotated[str, typer.Option("--site", help="Site code for the bundle.")] = "SITE01",
-    bundle: Annotated[Path | None, typer.Option("--bundle", help="Write a submission bundle here.")] = None,
+    bundle: Annotated[
+        Path | None, typer.Option("--bundle", help="Write a submission bundle here.")
+    ] = None,
     submit: Annotated[bool, typer.Option("--submit", help="Submit the bundle to --store.")] = False,
     store: StoreOpt = None,
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address (default: a LocalCluster).")] = None,
-    workers: Annotated[int, typer.Option("--workers", "-w", help="LocalCluster workers; 0 = in this process.")] = 2,
-    cache: Annotated[Path | None, typer.Option("--cache", help="Resumable cache directory.")] = Path(".immunome-flow-cache"),
-    report: Annotated[Path | None, typer.Option("--report", help="Write a JSON report here.")] = None,
-    populations: Annotated[Path | None, typer.Option("--populations", help="Write the tidy population table (CSV).")] = None,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler address (default: a LocalCluster)."),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", help="LocalCluster workers; 0 = in this process.")
+    ] = 2,
+    cache: Annotated[
+        Path | None, typer.Option("--cache", help="Resumable cache directory.")
+    ] = Path(".immunome-flow-cache"),
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write a JSON report here.")
+    ] = None,
+    populations: Annotated[
+        Path | None, typer.Option("--populations", help="Write the tidy population table (CSV).")
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
+    ] = True,
 ) -> None:
     """Process FCS files in a batch; failures are listed at the end (exit 1) and in --report."""
     import tempfile
@@ -106,8 +137,15 @@ def process(
     if (bundle or submit) and sample_sheet is None:
         raise FlowError("--bundle/--submit need --sample-sheet (file, participant_id, day, …)")
     tpl = load_template(template, assay=assay)
-    res = process_batch(files, template=tpl, comp=comp, cache_dir=cache, scheduler=scheduler,
-                        n_workers=workers, progress=progress)  # fmt: skip
+    res = process_batch(
+        files,
+        template=tpl,
+        comp=comp,
+        cache_dir=cache,
+        scheduler=scheduler,
+        n_workers=workers,
+        progress=progress,
+    )
     _echo_summary(res)
     if report:
         res.write_report(report)

@@ -6,7 +6,7 @@ Exit codes: 0 valid / ingested, 1 invalid, 2 unusable input.
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +16,7 @@ from immunome.cli._common import StoreOpt, echo_json, open_cli_store
 from immunome.errors import UnusableInputError, ValidationFailed
 
 
-class Fmt(str, Enum):
+class Fmt(StrEnum):
     text = "text"
     json = "json"
 
@@ -29,25 +29,39 @@ ProtocolOpt = Annotated[
 BundleArg = Annotated[Path, typer.Argument(help="Bundle directory or .zip.")]
 
 
-def _unusable(e: UnusableInputError, fmt: Fmt) -> int:
+def _unusable(e: UnusableInputError, fmt: Fmt) -> typer.Exit:
     if fmt is Fmt.json:
-        typer.echo(json.dumps({"ok": False, "unusable": True, "errors": 1, "warnings": 0,
-                               "message": str(e), "issues": []}, indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": False,
+                    "unusable": True,
+                    "errors": 1,
+                    "warnings": 0,
+                    "message": str(e),
+                    "issues": [],
+                },
+                indent=2,
+            )
+        )
     else:
         typer.echo(f"error: {e}", err=True)
-    return e.exit_code
+    return typer.Exit(e.exit_code)
 
 
-def validate(bundle: BundleArg, fmt: FormatOpt = Fmt.text, protocol_file: ProtocolOpt = None) -> int:
+def validate(
+    bundle: BundleArg, fmt: FormatOpt = Fmt.text, protocol_file: ProtocolOpt = None
+) -> None:
     """Validate a submission bundle; print every problem (file:line:column: [rule] …)."""
     from immunome.submission import validate_bundle
 
     try:
         report = validate_bundle(bundle, protocol=protocol_file)
     except UnusableInputError as e:
-        return _unusable(e, fmt)
+        raise _unusable(e, fmt) from e
     typer.echo(report.to_json() if fmt is Fmt.json else report.to_text())
-    return 0 if report.ok else 1
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def submit(
@@ -55,20 +69,22 @@ def submit(
     store: StoreOpt = None,
     fmt: FormatOpt = Fmt.text,
     protocol_file: ProtocolOpt = None,
-) -> int:
+) -> None:
     """Validate a bundle, then ingest it into the store in one transaction."""
     try:
         result = open_cli_store(store, create=True).submit(bundle, protocol=protocol_file)
     except UnusableInputError as e:
-        return _unusable(e, fmt)
+        raise _unusable(e, fmt) from e
     except ValidationFailed as e:
         typer.echo(e.report.to_json() if fmt is Fmt.json else e.report.to_text())
         if fmt is Fmt.text:
             typer.echo(f"error: {e.message}", err=True)
-        return 1
+        raise typer.Exit(1) from e
     if fmt is Fmt.json:
-        echo_json({**result.to_dict(), "warnings": len(result.report.warnings) if result.report else 0})
-        return 0
+        echo_json(
+            {**result.to_dict(), "warnings": len(result.report.warnings) if result.report else 0}
+        )
+        return
     if result.report is not None:
         for issue in result.report.warnings:
             typer.echo(issue.to_text())
@@ -82,7 +98,6 @@ def submit(
         f"{result.submission_id} ({result.site}): {msg} — {result.n_participants} participants, "
         f"{result.n_samples} samples, {result.n_measurements} measurements"
     )
-    return 0
 
 
 def register(app: typer.Typer) -> None:

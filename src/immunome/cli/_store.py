@@ -15,8 +15,10 @@ def init(store: StoreOpt = None) -> None:
     """Create a store (DuckDB file, secret key, releases/ and models/ folders)."""
     existed = (store_path(store) / "immunome.duckdb").exists()
     s = open_cli_store(store, create=True)
-    typer.echo(f"{'store already exists' if existed else 'created store'}: {s.path} "
-               f"(format version {s.format_version}; key {s.secret_path})")
+    typer.echo(
+        f"{'store already exists' if existed else 'created store'}: {s.path} "
+        f"(format version {s.format_version}; key {s.secret_path})"
+    )
 
 
 @store_app.command("check")

@@ -164,6 +164,17 @@ class ImportReport:
         """JSON text of :meth:`to_dict`."""
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=str)
 
+    def summary(self) -> str:
+        """A short summary: one line per submitted file, then totals.
+
+        Example:
+            >>> ImportReport(dataset="10kip", commit="abc").summary().splitlines()[-1][:6]
+            'total:'
+        """
+        lines = self.to_text().splitlines()
+        keep = [ln for ln in lines if not ln.startswith(("  SDY", "    ", "sites:")) and "not submitted" not in ln]
+        return "\n".join(keep)
+
     def to_text(self) -> str:
         """A human summary: one line per file and per site, then totals."""
         t = self.totals()

@@ -18,7 +18,7 @@ import pandas as pd
 from immunome.datasets._fetch import sha256_file
 from immunome.datasets._import_report import ImportReport
 from immunome.datasets._registry import get_dataset
-from immunome.datasets._tenkip_bundle import SiteBundle
+from immunome.datasets._tenkip_bundle import EmptySite, SiteBundle
 from immunome.datasets._tenkip_read import (
     DEMOGRAPHICS,
     DOCUMENTATION_FILES,
@@ -87,20 +87,29 @@ def read_sources(root: Path, protocol: Protocol, report: ImportReport, *, verify
     return tables
 
 
-def _account(tables: list[SourceRows], failed_sites: dict[str, str]) -> None:
-    """Final per-row accounting: landed = live rows of sites that were ingested."""
-    for t in tables:
-        m, fr = t.meta, t.report
-        for site, why in failed_sites.items():
-            rows = (m["site"] == site).to_numpy() & m["reject"].isna().to_numpy()
-            m.loc[rows, "reject"] = f"site {site} not ingested: {why}"
+def _account(tables: list[SourceRows], per_site: dict[str, dict[int, SourceRows]], failed: dict[str, str]) -> None:
+    """Final per-row accounting: a row landed iff it is live in a site that was ingested."""
+    for i, t in enumerate(tables):
+        parts = [t.meta.loc[t.meta["site"].isna()]]
+        cells = 0
+        for site, subs in per_site.items():
+            if i not in subs:
+                continue
+            sub = subs[i]
+            m = sub.meta
+            if site in failed:
+                m.loc[m["reject"].isna().to_numpy(), "reject"] = f"site {site} not ingested: {failed[site]}"
+            parts.append(m)
+            ok = m.index[m["reject"].isna().to_numpy()]
+            cells += sum(int(df.loc[ok].notna().sum().sum()) for df in sub.wide.values())
+            cells += sum(int(df["row"].isin(ok).sum()) for df in sub.long.values())
+        m = pd.concat(parts).sort_index()
+        fr = t.report
         for line, reason, site in zip(m["line"], m["reject"], m["site"], strict=True):
-            if reason is not None:
-                fr.reject_row(int(line), str(reason), site=site)
+            if isinstance(reason, str):
+                fr.reject_row(int(line), reason, site=site if isinstance(site, str) else None)
         fr.rows_landed = int(m["reject"].isna().sum())
-        ok = m.index[m["reject"].isna().to_numpy()]
-        fr.cells_landed = sum(int(df.loc[ok].notna().sum().sum()) for df in t.wide.values())
-        fr.cells_landed += sum(int(df["row"].isin(m.index.get_indexer(ok)).sum()) for df in t.long.values())
+        fr.cells_landed = cells
 
 
 def import_10kip(
@@ -127,20 +136,29 @@ def import_10kip(
     tables = read_sources(root, proto, report, verify=verify)
     sites = sorted({s for t in tables for s in t.meta["site"].dropna().unique()})
     failed: dict[str, str] = {}
+    split = [t.by_site() for t in tables]
+    per_site: dict[str, dict[int, SourceRows]] = {
+        site: {i: parts[site] for i, parts in enumerate(split) if site in parts} for site in sites
+    }
     with tempfile.TemporaryDirectory(prefix="immunome-10kip-") as tmp:
         base = Path(work_dir) if work_dir is not None else Path(tmp)
         for site in sites:
-            sb = SiteBundle(site=site, tables=tables, protocol=proto, folder=base / site)
+            sb = SiteBundle(site=site, tables=list(per_site[site].values()), protocol=proto, folder=base / site)
             try:
-                bundle = sb.prescreen()
-                res = st.submit(bundle, protocol=proto)
+                res = sb.prescreen(lambda folder: st.submit(folder, protocol=proto))
+                if res.report is not None:
+                    sb.warnings.update(i.rule for i in res.report.warnings)
+            except EmptySite as e:
+                report.sites.append(_site_report(site, "empty", sb, message=str(e)))
+                report.participant_conflicts.extend(sb.conflicts)
+                continue
             except ImmunomeError as e:
                 failed[site] = str(e).splitlines()[0][:300]
                 report.sites.append(_site_report(site, "failed", sb, message=failed[site]))
                 continue
             report.participant_conflicts.extend(sb.conflicts)
             report.sites.append(_site_report(site, res.status, sb, res=res))
-    _account(tables, failed)
+    _account(tables, per_site, failed)
     return report
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from immunome.datasets._import_report import FileReport
@@ -40,15 +39,28 @@ class SourceRows:
     wide: dict[str, pd.DataFrame] = field(default_factory=dict)
     """assay → text cells indexed like ``meta``; columns are protocol feature ids."""
     long: dict[str, pd.DataFrame] = field(default_factory=dict)
-    """assay → ``row, feature, value`` entries (HLA), ``row`` indexes ``meta``."""
+    """assay → ``row, feature, value`` entries (HLA); ``row`` is a label of ``meta.index``."""
     source_column: dict[tuple[str, str], str] = field(default_factory=dict)
     """(assay, feature) → source column name, to report rejected cells by their real column."""
 
-    def reject(self, rows: np.ndarray | list[int], reason: str) -> None:
-        """Mark rows (positions) rejected with ``reason`` unless already rejected."""
-        idx = self.meta.index[np.asarray(rows, dtype=int)]
+    def reject(self, labels: pd.Index | list[object], reason: str) -> None:
+        """Mark rows (``meta`` index labels) rejected with ``reason`` unless already rejected."""
+        idx = pd.Index(labels)
         fresh = idx[self.meta.loc[idx, "reject"].isna().to_numpy()]
         self.meta.loc[fresh, "reject"] = reason
+
+    def by_site(self) -> dict[str, SourceRows]:
+        """Split into one :class:`SourceRows` per site (copies; ``meta`` labels are kept)."""
+        out: dict[str, SourceRows] = {}
+        for site, pos in self.meta.groupby("site", sort=True).indices.items():
+            meta = self.meta.iloc[pos].copy()
+            out[str(site)] = SourceRows(
+                spec=self.spec, report=self.report, meta=meta,
+                wide={a: df.iloc[pos].copy() for a, df in self.wide.items()},
+                long={a: df[df["row"].isin(meta.index)].reset_index(drop=True) for a, df in self.long.items()},
+                source_column=self.source_column,
+            )
+        return out
 
 
 def _meta(raw: RawTable, spec: TableSpec) -> pd.DataFrame:
@@ -157,9 +169,7 @@ def hla_rows(raw: RawTable, spec: TableSpec, protocol: Protocol, rep: FileReport
     meta = _meta(raw, spec)
     d = raw.data
     entries: list[tuple[int, str, float]] = []
-    for pos, (idx, locus, a1, a2) in enumerate(
-        zip(d.index, d["locus_name"], d["allele_1"], d["allele_2"], strict=True)
-    ):
+    for idx, locus, a1, a2 in zip(d.index, d["locus_name"], d["allele_1"], d["allele_2"], strict=True):
         feats = [hla_feature(locus, a) for a in (a1, a2)]
         bad = [a for a, f in zip((a1, a2), feats, strict=True) if a is not None and f is None]
         if bad:
@@ -171,7 +181,7 @@ def hla_rows(raw: RawTable, spec: TableSpec, protocol: Protocol, rep: FileReport
             meta.loc[idx, "reject"] = meta.loc[idx, "reject"] or "[hla-allele] no allele typed at this locus"
             continue
         for fid in sorted({f for f in feats if f}):
-            entries.append((pos, fid, float(feats.count(fid))))
+            entries.append((idx, fid, float(feats.count(fid))))
     rep.notes.append("alleles written as hla_<locus>_<digits> allele dosage (copies, 0–2)")
     long = pd.DataFrame(entries, columns=["row", "feature", "value"])
     return SourceRows(spec=spec, report=rep, meta=meta, long={spec.assays[0]: long})

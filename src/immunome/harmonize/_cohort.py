@@ -168,7 +168,7 @@ def apply(
         h.corrected = h.corrected.reindex(columns=list(X.columns), fill_value=False)
         h.flags = h.flags + [
             Flag(
-                rule="single_site",
+                rule="feature_not_in_model",
                 feature=c,
                 message="feature not in the stored estimates; copied uncorrected",
             )
@@ -248,12 +248,13 @@ def derive(
         "stage": "harmonize",
         "steps": [h.provenance() for h in results],
     }
+    kwargs: dict[str, Any] = {"label": label} if label is not None else {}
     return store.derive_release(
         parent=parent,
         layers={k: pd.concat(v, ignore_index=True) for k, v in layers.items()},
         extras=files,
         provenance=provenance,
-        label=label,
+        **kwargs,
     )
 
 

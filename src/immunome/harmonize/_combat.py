@@ -264,11 +264,18 @@ def fit_combat(
     grand, var = np.full(p, np.nan), np.full(p, np.nan)
     beta = np.full((k, p), np.nan)
     fit_sites = sorted(set(site_arr[eligible]))
-    for j, feat in enumerate(X.columns):
-        res = _fit_feature(Z[:, j], site_arr, C, eligible, reference, str(feat), enc.columns)
-        flags += res.flags
-        if res.ok:
-            grand[j], var[j], beta[:, j] = res.grand, res.var, res.beta
+    feats = [str(c) for c in X.columns]
+    for cols in _mask_groups(Z, eligible):
+        for j, res in zip(
+            cols,
+            _fit_group(
+                Z[:, cols], site_arr, C, eligible, reference, [feats[j] for j in cols], enc.columns
+            ),
+            strict=True,
+        ):
+            flags += res.flags
+            if res.ok:
+                grand[j], var[j], beta[:, j] = res.grand, res.var, res.beta
     model = CombatModel(
         features=[str(c) for c in X.columns],
         scales=scales,
@@ -289,7 +296,9 @@ def fit_combat(
         if s == reference:
             model.sites[s] = _reference_estimate(S)
         else:
-            model.sites[s] = _estimate_site(S, mean_only=mean_only, source="fit")
+            model.sites[s] = _estimate_site(
+                S, mean_only=mean_only, source="fit", constant=_constant(Z[rows])
+            )
         model.flags += _site_feature_flags(model, s)
     model.flags = _dedupe(model.flags)
     return model
@@ -352,7 +361,8 @@ def apply_combat(
     data.columns = list(sub.features)
     data = data.mask(done, back)
     corrected = pd.DataFrame(done, index=X.index, columns=list(sub.features))
-    return CombatResult(data=data, corrected=corrected, model=model, flags=model.flags + flags)
+    kept = [f for f in model.flags if f.rule != "missing_covariates"]
+    return CombatResult(data=data, corrected=corrected, model=model, flags=kept + flags)
 
 
 # --------------------------------------------------------------------------- internals
@@ -367,94 +377,118 @@ class _FeatureFit:
     beta: np.ndarray | None = None
 
 
-def _fit_feature(
-    z: np.ndarray,
+def _mask_groups(Z: np.ndarray, eligible: np.ndarray) -> list[list[int]]:
+    """Feature indices grouped by identical observed-sample masks (fitted together)."""
+    groups: dict[bytes, list[int]] = {}
+    obs = eligible[:, None] & np.isfinite(Z)
+    for j in range(Z.shape[1]):
+        groups.setdefault(np.packbits(obs[:, j]).tobytes(), []).append(j)
+    return list(groups.values())
+
+
+def _fit_group(
+    Zg: np.ndarray,
     site_arr: np.ndarray,
     C: np.ndarray,
     eligible: np.ndarray,
     reference: str | None,
-    feat: str,
+    feats: list[str],
     cov_names: list[str],
-) -> _FeatureFit:
-    obs = eligible & np.isfinite(z)
-    if not np.isfinite(z).any():
-        return _FeatureFit(False, [Flag(rule="all_missing", feature=feat, message="no values")])
-    vals = z[obs]
-    if len(vals) == 0 or np.ptp(vals) == 0:
-        return _FeatureFit(
-            False,
-            [Flag(rule="constant_feature", feature=feat, message="no variance; uncorrected")],
-        )
-    flags: list[Flag] = []
+) -> list[_FeatureFit]:
+    """OLS ``z ~ site + covariates`` for features observed on the same samples."""
+    out: dict[int, _FeatureFit] = {}
+    obs = eligible & np.isfinite(Zg[:, 0])
+    for q, feat in enumerate(feats):
+        if not np.isfinite(Zg[:, q]).any():
+            out[q] = _FeatureFit(
+                False,
+                [Flag(rule="all_missing", feature=feat, message="no values; left uncorrected")],
+            )
+        elif not obs.any() or np.ptp(Zg[obs, q]) == 0:
+            out[q] = _FeatureFit(
+                False,
+                [
+                    Flag(
+                        rule="constant_feature",
+                        feature=feat,
+                        message="no variance; left uncorrected",
+                    )
+                ],
+            )
+    todo = [q for q in range(len(feats)) if q not in out]
+    if not todo:
+        return [out[q] for q in range(len(feats))]
     counts = pd.Series(site_arr[obs]).value_counts()
     few = sorted(counts.index[counts < 2])
-    for s in few:
-        flags.append(
+    obs &= ~np.isin(site_arr, few)
+    sites = sorted(set(site_arr[obs]))
+    for q in todo:
+        flags = [
             Flag(
                 rule="site_feature_too_few",
                 site=s,
-                feature=feat,
-                message=f"{counts[s]} value(s) < 2; uncorrected",
+                feature=feats[q],
+                message=f"{counts[s]} value(s) < 2; left uncorrected",
             )
-        )
-    obs &= ~np.isin(site_arr, few)
-    sites = sorted(set(site_arr[obs]))
-    if len(sites) < 2 and reference is None:
-        return _FeatureFit(
-            False,
-            flags + [Flag(rule="single_site", feature=feat, message=f"only at {sites}")],
-        )
-    if reference is not None and reference not in sites:
-        return _FeatureFit(
-            False,
-            flags
-            + [
-                Flag(
-                    rule="site_feature_too_few",
-                    site=reference,
-                    feature=feat,
-                    message="reference site lacks this feature; uncorrected",
-                )
-            ],
-        )
-    y = z[obs]
+            for s in few
+        ]
+        problem = None
+        if len(sites) < 2 and reference is None:
+            problem = Flag(rule="single_site", feature=feats[q], message=f"only at {sites}")
+        elif reference is not None and reference not in sites:
+            problem = Flag(
+                rule="site_feature_too_few",
+                site=reference,
+                feature=feats[q],
+                message="reference site lacks this feature; left uncorrected",
+            )
+        out[q] = _FeatureFit(problem is None, flags + ([problem] if problem else []))
+    todo = [q for q in todo if out[q].ok]
+    if not todo:
+        return [out[q] for q in range(len(feats))]
     s_obs = site_arr[obs]
     B = np.column_stack([(s_obs == s).astype(float) for s in sites])
     Cj = C[obs]
     varying = np.ptp(Cj, axis=0) > 0 if Cj.shape[1] else np.zeros(0, bool)
     D = np.hstack([B, Cj[:, varying]])
     if np.linalg.matrix_rank(D) < D.shape[1]:
-        return _FeatureFit(
-            False,
-            flags
-            + [
-                Flag(
-                    rule="covariate_confounded",
-                    feature=feat,
-                    message=f"design site + {cov_names} is rank deficient among the "
-                    f"{len(y)} samples with this feature (a covariate is collinear with site); "
-                    "left uncorrected to avoid removing biology",
-                )
-            ],
-        )
-    coef = np.linalg.solve(D.T @ D, D.T @ y)
-    resid = y - D @ coef
-    nb = B.sum(axis=0)
+        for q in todo:
+            out[q] = _FeatureFit(
+                False,
+                out[q].flags
+                + [
+                    Flag(
+                        rule="covariate_confounded",
+                        feature=feats[q],
+                        message=f"design site + {cov_names} is rank deficient among the "
+                        f"{len(s_obs)} samples with this feature (a covariate is collinear with "
+                        "site); left uncorrected to avoid removing biology",
+                    )
+                ],
+            )
+        return [out[q] for q in range(len(feats))]
+    Y = Zg[np.ix_(obs, todo)]
+    coef = np.linalg.solve(D.T @ D, D.T @ Y)
+    resid = Y - D @ coef
     if reference is None:
-        grand = float(nb / len(y) @ coef[: len(sites)])
-        var = float(np.mean(resid**2))
+        grand = (B.sum(axis=0) / len(Y)) @ coef[: len(sites)]
+        var = np.mean(resid**2, axis=0)
     else:
         r = sites.index(reference)
-        grand = float(coef[r])
-        var = float(np.mean(resid[B[:, r] == 1] ** 2))
-    if not var > 1e-12 * max(1.0, float(np.var(y))):
-        return _FeatureFit(
-            False,
-            flags + [Flag(rule="constant_feature", feature=feat, message="no residual variance")],
-        )
-    beta = np.zeros(Cj.shape[1])
-    beta[varying] = coef[len(sites) :]
-    return _FeatureFit(True, flags, grand, var, beta)
+        grand = coef[r]
+        var = np.mean(resid[B[:, r] == 1] ** 2, axis=0)
+    for i, q in enumerate(todo):
+        if not var[i] > 1e-12 * max(1.0, float(np.var(Y[:, i]))):
+            out[q] = _FeatureFit(
+                False,
+                out[q].flags
+                + [Flag(rule="constant_feature", feature=feats[q], message="no residual variance")],
+            )
+            continue
+        beta = np.zeros(Cj.shape[1])
+        beta[varying] = coef[len(sites) :, i]
+        out[q] = _FeatureFit(True, out[q].flags, float(grand[i]), float(var[i]), beta)
+    return [out[q] for q in range(len(feats))]
 
 
 def _stand_mean(model: CombatModel, C: np.ndarray) -> np.ndarray:
@@ -488,7 +522,16 @@ def _reference_estimate(S: np.ndarray) -> SiteEstimate:
     )
 
 
-def _estimate_site(S: np.ndarray, *, mean_only: bool, source: str) -> SiteEstimate:
+def _constant(Z: np.ndarray) -> np.ndarray:
+    """Columns whose observed values at a site are all identical (on the correction scale)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmax(Z, axis=0) == np.nanmin(Z, axis=0)
+
+
+def _estimate_site(
+    S: np.ndarray, *, mean_only: bool, source: str, constant: np.ndarray | None = None
+) -> SiteEstimate:
     """Empirical-Bayes location/scale for one site from its standardised data (NaN allowed).
 
     Features with < 2 values or no variance at this site get no estimate (left uncorrected).
@@ -499,6 +542,8 @@ def _estimate_site(S: np.ndarray, *, mean_only: bool, source: str) -> SiteEstima
         g_hat = np.where(n >= 1, np.nanmean(S, axis=0), np.nan)
         d_hat = np.where(n >= 2, np.nanvar(S, axis=0), np.nan)
     ok = (n >= 2) & (d_hat > 1e-12)
+    if constant is not None:
+        ok &= ~constant
     if mean_only:
         d_hat = np.where(ok, 1.0, np.nan)
     g_star, d_star = np.where(ok, g_hat, np.nan), np.where(ok, d_hat, np.nan)
@@ -592,7 +637,9 @@ def _add_new_sites(
         full = np.full((int(rows.sum()), p), np.nan)
         full[:, cols] = Z[rows]
         S = _standardise(model, full, C[rows])
-        sites[s] = _estimate_site(S, mean_only=model.mean_only, source="frozen-apply")
+        sites[s] = _estimate_site(
+            S, mean_only=model.mean_only, source="frozen-apply", constant=_constant(full)
+        )
     new_model = CombatModel(**{**model.__dict__, "sites": sites, "flags": model.flags + added})
     for s in new:
         if s in sites:
@@ -694,7 +741,7 @@ def _check_aligned(X: pd.DataFrame, site: pd.Series, covariates: pd.DataFrame) -
             )
     if site.isna().any():
         raise HarmonizeError(f"{int(site.isna().sum())} sample(s) have no site")
-    bad = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+    bad = [c for c, t in X.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
     if bad:
         raise HarmonizeError(f"non-numeric feature columns: {bad[:10]}")
 

@@ -144,4 +144,5 @@ def affected_features(
                     bool(abs(shift[j]) >= threshold),
                 ]
             )
-    return pd.DataFrame(rows, columns=["site", "feature", "shift_sd", "site_effect_sd", "affected"])
+    out = pd.DataFrame(rows, columns=["site", "feature", "shift_sd", "site_effect_sd", "affected"])
+    return out.astype({"shift_sd": float, "site_effect_sd": float, "affected": bool})

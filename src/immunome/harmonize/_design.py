@@ -3,7 +3,8 @@
 Numeric covariates are used as-is (one column); categorical ones become treatment-coded dummies
 with the first level (sorted) as baseline. "Unknown"-like categories (``unknown``, ``not
 reported``, ``unknown or not reported``, ``na``, empty) count as missing: such samples are left
-uncorrected and flagged rather than getting a category of their own. The encoding is stored so that a site harmonised
+uncorrected and flagged rather than getting a category of their own. The encoding is stored so
+that a site harmonised
 later gets exactly the same columns; an unseen category is an error, not a silent guess.
 
 Example:

@@ -29,7 +29,7 @@ RULES: dict[str, str] = {
     "feature left uncorrected to avoid removing biology",
     "confounded_site": "site and a protected covariate are strongly confounded",
     "confounded_feature": "correction of this site/feature depends on the covariate model",
-    "unknown_site": "site was not in the fitted model and could not be estimated",
+    "feature_not_in_model": "feature absent from the stored estimates; copied uncorrected",
     "no_bridge_samples": "site shares no bridge samples with the reference; left uncorrected",
 }
 

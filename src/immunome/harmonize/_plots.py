@@ -27,8 +27,8 @@ from immunome.harmonize._metrics import pca_coordinates  # noqa: E402
 def _save(fig: plt.Figure, out: Path, stem: str) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{stem}.png", out / f"{stem}.svg"]
-    fig.savefig(paths[0], dpi=110, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight")
+    fig.savefig(paths[0], dpi=100)
+    fig.savefig(paths[1])
     plt.close(fig)
     return paths
 

@@ -134,7 +134,7 @@ def build_report(
     upper: Any = 100.0,
     flags: Sequence[Flag] = (),
     affected: pd.DataFrame | None = None,
-    n_plot_features: int = 6,
+    n_plot_features: int = 4,
 ) -> Report:
     """Compute metrics for every layer (first = baseline) and write report.md/.json + figures."""
     out = Path(out)

@@ -69,7 +69,8 @@ class LinearRegressor:
         elif alpha is None:
             l1 = 1.0 if kind == "lasso" else self.spec.get("l1_ratio", [0.1, 0.5, 0.9])
             cv = min(5, max(2, len(y) // 4))
-            model = lm.ElasticNetCV(l1_ratio=l1, cv=cv, max_iter=20000, random_state=seed)
+            model = lm.ElasticNetCV(l1_ratio=l1, cv=cv, alphas=int(self.spec.get("n_alphas", 30)), max_iter=5000,
+                                    tol=1e-3, random_state=seed)
         else:
             l1 = 1.0 if kind == "lasso" else self.spec.get("l1_ratio", 0.5)
             model = lm.ElasticNet(alpha=alpha, l1_ratio=l1, max_iter=20000, random_state=seed)

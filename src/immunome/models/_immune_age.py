@@ -42,27 +42,56 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         {"kind": "ridge", "alpha": 1.0}, {"kind": "svr", "C": 100.0},
         {"kind": "lightgbm", "n_estimators": 1000}, {"kind": "kdm"}]},
 }
-# Log-ratio features of naive over total T cells (known to fall with age); alternatives = protocol
-# feature ids, then 10KIP column names. A ratio is used only if its columns exist.
-RATIOS: list[list[tuple[list[str], list[str]]]] = [
-    [(["naive_cd8_t_cell"], ["cd8_t_cell"]), (["Naive_CD8_T_cells"], ["CD8_T_cells"])],
-    [(["naive_cd4_t_cell"], ["cd4_t_cell"]), (["Naive_CD4_T_cells"], ["CD4_T_cells"])],
-    [(["naive_cd4_t_cell", "naive_cd8_t_cell"], ["t_cell"]),
-     (["Naive_CD4_T_cells", "Naive_CD8_T_cells"], ["T_cells"])],
+# Child-over-parent log-ratio features (naive / memory fractions fall or rise with age), written
+# with protocol feature ids; 10KIP column names are accepted through ALIASES_10KIP. A ratio is used
+# only if its denominator and at least one numerator column exist. ``partial``: a missing
+# numerator part counts as absent (e.g. naive T fraction from naive CD4 alone when CD8 was not stained).
+RATIOS: list[dict[str, Any]] = [
+    {"name": "log_ratio_naive_cd8", "numerator": ["naive_cd8_t_cell"], "denominator": ["cd8_t_cell"]},
+    {"name": "log_ratio_naive_cd4", "numerator": ["naive_cd4_t_cell"], "denominator": ["cd4_t_cell"]},
+    {"name": "log_ratio_naive_t", "numerator": ["naive_cd4_t_cell", "naive_cd8_t_cell"], "denominator": ["t_cell"],
+     "partial": True},
+    {"name": "log_ratio_cd4_cd8", "numerator": ["cd4_t_cell"], "denominator": ["cd8_t_cell"]},
+    {"name": "log_ratio_effector_cd8", "numerator": ["effector_memory_cd8_t_cell", "temra_cd8_t_cell"],
+     "denominator": ["cd8_t_cell"]},
+    {"name": "log_ratio_effector_cd4", "numerator": ["effector_memory_cd4_t_cell", "temra_cd4_t_cell"],
+     "denominator": ["cd4_t_cell"]},
+    {"name": "log_ratio_cm_cd4", "numerator": ["central_memory_cd4_t_cell"], "denominator": ["cd4_t_cell"]},
+    {"name": "log_ratio_cm_cd8", "numerator": ["central_memory_cd8_t_cell"], "denominator": ["cd8_t_cell"]},
+    {"name": "log_ratio_naive_b", "numerator": ["naive_b_cell"], "denominator": ["b_cell"]},
+    {"name": "log_ratio_memory_b", "numerator": ["memory_b_cell"], "denominator": ["b_cell"]},
+    {"name": "log_ratio_treg", "numerator": ["treg"], "denominator": ["cd4_t_cell"]},
+    {"name": "log_ratio_nk_lymph", "numerator": ["nk_cell"], "denominator": ["lymphocyte"]},
+    {"name": "log_ratio_t_lymph", "numerator": ["t_cell"], "denominator": ["lymphocyte"]},
+    {"name": "log_ratio_cd16_mono", "numerator": ["cd16_pos_monocyte"], "denominator": ["monocyte"]},
 ]
-_RATIO_NAMES = ["log_ratio_naive_cd8", "log_ratio_naive_cd4", "log_ratio_naive_t"]
+ALIASES_10KIP = {
+    "lymphocyte": "Lymphocytes", "monocyte": "Monocytes", "t_cell": "T_cells", "cd4_t_cell": "CD4_T_cells",
+    "cd8_t_cell": "CD8_T_cells", "naive_cd4_t_cell": "Naive_CD4_T_cells",
+    "central_memory_cd4_t_cell": "Central_Memory_CD4_T_cells", "effector_memory_cd4_t_cell": "Effector_Memory_CD4_T_cells",
+    "temra_cd4_t_cell": "Effector_CD4_T_cells", "naive_cd8_t_cell": "Naive_CD8_T_cells",
+    "central_memory_cd8_t_cell": "Central_Memory_CD8_T_cells", "effector_memory_cd8_t_cell": "Effector_Memory_CD8_T_cells",
+    "temra_cd8_t_cell": "Effector_CD8_T_cells", "treg": "Tregs", "nk_cell": "NK_cells", "b_cell": "B_cells",
+    "naive_b_cell": "Naive_B_cells", "memory_b_cell": "Memory_B_cells", "cd16_pos_monocyte": "CD16_pos_monocytes",
+}
 CITATION_10KIP = ("Zalocusky KA et al. The 10,000 Immunomes Project: building a resource for human immunology. "
                   "Cell Reports 2018. Data: ImmPort (open access).")
 
 
 def default_derived(columns: list[str]) -> list[dict[str, Any]]:
-    """The naive-fraction log-ratios available among ``columns``."""
+    """The child/parent log-ratios computable from ``columns`` (protocol ids or 10KIP names)."""
+    cols = set(columns)
+
+    def resolve(c: str) -> str | None:
+        return c if c in cols else (ALIASES_10KIP.get(c) if ALIASES_10KIP.get(c) in cols else None)
+
     out = []
-    for name, alts in zip(_RATIO_NAMES, RATIOS, strict=True):
-        for num, den in alts:
-            if all(c in columns for c in num + den):
-                out.append({"name": name, "numerator": num, "denominator": den, "offset": 0.1})
-                break
+    for r in RATIOS:
+        num = [resolve(c) for c in r["numerator"]]
+        den = [resolve(c) for c in r["denominator"]]
+        if None in den or (None in num and not r.get("partial")) or not any(num):
+            continue
+        out.append({**r, "numerator": [c for c in num if c], "denominator": den, "offset": 0.1})
     return out
 
 

@@ -67,6 +67,7 @@ def fit_model(
     spec: dict[str, Any],
     name: str,
     transform: str = "log1p",
+    transforms: dict[str, str] | None = None,
     units: dict[str, str] | None = None,
     categories: dict[str, list[str]] | None = None,
     imputation: str = "none",
@@ -77,7 +78,7 @@ def fit_model(
 ) -> Model:
     """Fit ``spec`` on ``X``/``y`` and wrap it with its schema (and conformal interval if residuals given)."""
     X = add_derived(X, derived)
-    schema = build_schema(X, transform=transform, units=units, categories=categories, imputation=imputation,
+    schema = build_schema(X, transform=transform, transforms=transforms, units=units, categories=categories, imputation=imputation,
                           derived=derived, **context)
     est = make_estimator(spec).fit(training_matrix(X, schema), np.asarray(y, dtype=float))
     conf = None

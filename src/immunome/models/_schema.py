@@ -41,19 +41,22 @@ def apply_transform(values: np.ndarray, transform: str) -> np.ndarray:
 def add_derived(df: pd.DataFrame, derived: list[dict[str, Any]] | None) -> pd.DataFrame:
     """Add log-ratio features: ``log((Σ numerator + offset) / (Σ denominator + offset))``.
 
-    A ratio is missing when any of its inputs is missing.
+    A ratio is missing when any of its inputs is missing — except numerator parts when the
+    ratio is declared ``partial`` (missing parts are then left out of the sum).
     """
     if not derived:
         return df
     df = df.copy()
     for d in derived:
-        def total(cols: list[str]) -> pd.Series:
+        def total(cols: list[str], partial: bool) -> pd.Series:
             parts = [pd.to_numeric(df[c], errors="coerce") if c in df.columns else pd.Series(np.nan, index=df.index)
                      for c in cols]
-            return pd.concat(parts, axis=1).sum(axis=1, skipna=False)
+            both = pd.concat(parts, axis=1)
+            return both.sum(axis=1, min_count=1) if partial else both.sum(axis=1, skipna=False)
 
         off = float(d.get("offset", 0.1))
-        df[d["name"]] = np.log((total(d["numerator"]) + off) / (total(d["denominator"]) + off))
+        num, den = total(d["numerator"], bool(d.get("partial"))), total(d["denominator"], False)
+        df[d["name"]] = np.log((num + off) / (den + off))
     return df
 
 
@@ -166,6 +169,8 @@ def encode(df: pd.DataFrame, schema: Mapping[str, Any], *, where: str = "input")
         blocks.append(v)
     for cat, levels in cats.items():
         vals = df[cat].astype("string").str.strip()
+        if all(lv == lv.lower() for lv in levels):
+            vals = vals.str.lower()
         unknown = sorted(set(vals.dropna().tolist()) - set(levels))
         if unknown or vals.isna().any():
             raise SchemaMismatchError(

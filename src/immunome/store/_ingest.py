@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -42,26 +44,48 @@ class SubmitResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (no report)."""
-        return {k: getattr(self, k) for k in (
-            "status", "submission_id", "site", "content_sha256", "supersedes",
-            "n_participants", "n_samples", "n_measurements")}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "status",
+                "submission_id",
+                "site",
+                "content_sha256",
+                "supersedes",
+                "n_participants",
+                "n_samples",
+                "n_measurements",
+            )
+        }
 
 
-def _pseudo_series(key: bytes, site: str, s: pd.Series, prefix: str) -> pd.Series:
-    uniq = pd.unique(s.dropna())
-    mapping = dict(zip(uniq, pseudonyms(key, site, map(str, uniq), prefix=prefix), strict=True))
-    return s.map(mapping)
+class _Mapper:
+    """Pseudonymise raw IDs of one site, computing each HMAC once."""
 
+    def __init__(self, key: bytes, site: str, prefix: str) -> None:
+        self.key, self.site, self.prefix = key, site, prefix
+        self.cache: dict[str, str] = {}
 
-def _pseudo_dict_column(key: bytes, site: str, col: pa.ChunkedArray) -> pa.ChunkedArray:
-    chunks = []
-    cache: dict[str, str] = {}
-    for ch in col.chunks:
-        vals = ch.dictionary.to_pylist()
-        todo = [v for v in vals if v not in cache]
-        cache.update(zip(todo, pseudonyms(key, site, todo, prefix="S"), strict=True))
-        chunks.append(pa.DictionaryArray.from_arrays(ch.indices, pa.array([cache[v] for v in vals])))
-    return pa.chunked_array(chunks, type=col.type)
+    def lookup(self, values) -> list[str | None]:
+        todo = [v for v in dict.fromkeys(values) if v is not None and v not in self.cache]
+        self.cache.update(
+            zip(todo, pseudonyms(self.key, self.site, todo, prefix=self.prefix), strict=True)
+        )
+        return [None if v is None else self.cache[v] for v in values]
+
+    def series(self, s: pd.Series) -> pd.Series:
+        codes, uniq = pd.factorize(s)
+        mapped = np.array(self.lookup([str(u) for u in uniq]) + [None], dtype=object)
+        return pd.Series(mapped[codes], index=s.index, dtype=object)
+
+    def dict_column(self, col: pa.ChunkedArray) -> pa.ChunkedArray:
+        chunks = [
+            pa.DictionaryArray.from_arrays(
+                ch.indices, pa.array(self.lookup(ch.dictionary.to_pylist()), pa.string())
+            )
+            for ch in col.chunks
+        ]
+        return pa.chunked_array(chunks, type=col.type)
 
 
 @dataclass
@@ -73,21 +97,22 @@ class _Rows:
 
 
 def _pseudonymise(prep: PreparedSubmission, key: bytes, site: str) -> _Rows:
+    pmap, smap = _Mapper(key, site, "P"), _Mapper(key, site, "S")
     p = prep.participants.copy()
-    p["participant_id"] = _pseudo_series(key, site, p["participant_id"], "P")
+    p["participant_id"] = pmap.series(p["participant_id"])
     s = prep.samples.copy()
-    s["sample_id"] = _pseudo_series(key, site, s["sample_id"], "S")
-    s["participant_id"] = _pseudo_series(key, site, s["participant_id"], "P")
+    s["sample_id"] = smap.series(s["sample_id"])
+    s["participant_id"] = pmap.series(s["participant_id"])
     m = prep.measurements
     if m is None:
         from immunome.submission._measurements import CLEAN_SCHEMA
 
         m = CLEAN_SCHEMA.empty_table()
     else:
-        m = m.set_column(0, "sample_id", _pseudo_dict_column(key, site, m.column("sample_id")))
+        m = m.set_column(0, "sample_id", smap.dict_column(m.column("sample_id")))
     q = prep.qc if prep.qc is not None else pd.DataFrame(columns=QC_COLUMNS)
     q = q.copy()
-    q["sample_id"] = _pseudo_series(key, site, q["sample_id"], "S")
+    q["sample_id"] = smap.series(q["sample_id"])
     return _Rows(p[PARTICIPANT_COLUMNS], s[SAMPLE_COLUMNS], m, q[QC_COLUMNS])
 
 
@@ -130,8 +155,9 @@ def submit(
     with store.connect(read_only=True) as con:
         active = _active(con, site)
     if active and active[1] == sha:
-        return SubmitResult("unchanged", active[0], site, sha, None, *active[2:],
-                            report=prep.report)
+        return SubmitResult(
+            "unchanged", active[0], site, sha, None, *active[2:], report=prep.report
+        )
     rows = _pseudonymise(prep, store.secret(), site)
     counts = (len(rows.participants), len(rows.samples), rows.measurements.num_rows)
     with store.connect(read_only=False) as con:
@@ -140,8 +166,9 @@ def submit(
             active = _active(con, site)
             if active and active[1] == sha:
                 con.execute("ROLLBACK")
-                return SubmitResult("unchanged", active[0], site, sha, None, *active[2:],
-                            report=prep.report)
+                return SubmitResult(
+                    "unchanged", active[0], site, sha, None, *active[2:], report=prep.report
+                )
             sub_id = _next_id(con, site, sha)
             _write(con, sub_id, site, prep, rows, active[0] if active else None, counts)
             con.execute("COMMIT")
@@ -149,40 +176,60 @@ def submit(
             con.execute("ROLLBACK")
             raise
     status = "superseded" if active else "ingested"
-    return SubmitResult(status, sub_id, site, sha, active[0] if active else None, *counts,
-                        report=prep.report)
+    return SubmitResult(
+        status, sub_id, site, sha, active[0] if active else None, *counts, report=prep.report
+    )
 
 
-def _write(con, sub_id: str, site: str, prep: PreparedSubmission, rows: _Rows,
-           old: str | None, counts: tuple[int, int, int]) -> None:
+def _write(
+    con,
+    sub_id: str,
+    site: str,
+    prep: PreparedSubmission,
+    rows: _Rows,
+    old: str | None,
+    counts: tuple[int, int, int],
+) -> None:
     m = prep.manifest
     assert m is not None
     if old:
         con.execute("UPDATE submissions SET status = 'superseded' WHERE submission_id = ?", [old])
     con.execute(
         "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)",
-        [sub_id, site, m.protocol, m.protocol_version, prep.content_sha256,
-         datetime.now(UTC).replace(tzinfo=None), old, m.model_dump_json(), _report_json(prep.report),
-         *counts],
+        [
+            sub_id,
+            site,
+            m.protocol,
+            m.protocol_version,
+            prep.content_sha256,
+            datetime.now(UTC).replace(tzinfo=None),
+            old,
+            m.model_dump_json(),
+            _report_json(prep.report),
+            *counts,
+        ],
     )
     tag = [sub_id, site]
     p = rows.participants
     p_age = p["age"].astype(float)
     p = p.assign(age=p_age, bmi=p["bmi"].astype(float))
     con.register("_in_p", p)
-    con.execute(f"INSERT INTO participants SELECT ?, ?, {', '.join(PARTICIPANT_COLUMNS)} FROM _in_p", tag)
+    con.execute(
+        f"INSERT INTO participants SELECT ?, ?, {', '.join(PARTICIPANT_COLUMNS)} FROM _in_p", tag
+    )
     s = rows.samples.assign(day=rows.samples["day"].astype("Int32"))
     con.register("_in_s", s)
     con.execute(f"INSERT INTO samples SELECT ?, ?, {', '.join(SAMPLE_COLUMNS)} FROM _in_s", tag)
+    con.execute("SET preserve_insertion_order = false")  # lets the bulk insert run in parallel
     con.register("_in_m", rows.measurements)
-    con.execute("INSERT INTO measurements SELECT ?, ?, sample_id, assay, feature, value, unit "
-                "FROM _in_m", tag)
+    con.execute(
+        "INSERT INTO measurements SELECT ?, ?, sample_id, assay, feature, value, unit FROM _in_m",
+        tag,
+    )
     q = rows.qc.assign(value=rows.qc["value"].astype(float))
     if len(q):
         con.register("_in_q", q)
         con.execute(f"INSERT INTO sample_qc SELECT ?, ?, {', '.join(QC_COLUMNS)} FROM _in_q", tag)
     for name in ("_in_p", "_in_s", "_in_m", "_in_q"):
-        try:
+        with contextlib.suppress(Exception):  # not registered
             con.unregister(name)
-        except Exception:  # noqa: BLE001 - not registered
-            pass

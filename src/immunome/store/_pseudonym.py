@@ -6,7 +6,6 @@ database or a release.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
@@ -50,13 +49,9 @@ def pseudonyms(key: bytes, site: str, raw_ids: Iterable[str], *, prefix: str) ->
     """Pseudonymise IDs of one site.
 
     Example:
-        >>> pseudonyms(b"k" * 32, "S1", ["a"], prefix="P")[0][:1], len(pseudonyms(b"k" * 32, "S1", ["a"], prefix="P")[0])
-        ('P', 17)
+        >>> pseudonyms(b"k" * 32, "S1", ["a"], prefix="P")
+        ['P6790beef3ee70476']
     """
-    base = hmac.new(key, digestmod=hashlib.sha256)
-    out = []
-    for raw in raw_ids:
-        h = base.copy()
-        h.update(f"{site}:{raw}".encode())
-        out.append(prefix + h.hexdigest()[:16])
-    return out
+    digest = hmac.digest  # one-shot C implementation: ~1 µs per ID
+    pre = f"{site}:".encode()
+    return [prefix + digest(key, pre + str(raw).encode(), "sha256")[:8].hex() for raw in raw_ids]

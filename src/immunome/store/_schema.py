@@ -15,8 +15,17 @@ from immunome.errors import StoreError
 FORMAT_VERSION = 1
 
 PARTICIPANT_COLUMNS = [
-    "participant_id", "age", "sex", "race", "ethnicity", "cmv_serostatus", "smoking", "bmi",
-    "infancy_vaccine", "vaccination_history", "extra",
+    "participant_id",
+    "age",
+    "sex",
+    "race",
+    "ethnicity",
+    "cmv_serostatus",
+    "smoking",
+    "bmi",
+    "infancy_vaccine",
+    "vaccination_history",
+    "extra",
 ]
 SAMPLE_COLUMNS = ["sample_id", "participant_id", "visit", "day", "batch", "sample_type"]
 MEASUREMENT_COLUMNS = ["sample_id", "assay", "feature", "value", "unit"]

@@ -87,27 +87,33 @@ class Store:
         with self.connect(read_only=True) as con:
             return read_version(con)
 
-    def protocol(self, protocol_id: str = "global-immunome-study", version: int | None = None) -> Protocol:
+    def protocol(
+        self, protocol_id: str = "global-immunome-study", version: int | None = None
+    ) -> Protocol:
         """A protocol version known to this store (shipped protocols)."""
         return load_protocol(protocol_id, version)
 
     # ingestion ----------------------------------------------------------------------------
-    def validate(self, bundle: str | Path, *, protocol: Protocol | str | Path | None = None
-                 ) -> ValidationReport:
+    def validate(
+        self, bundle: str | Path, *, protocol: Protocol | str | Path | None = None
+    ) -> ValidationReport:
         """Validate a bundle; writes nothing."""
         return validate_bundle(bundle, protocol=protocol)
 
-    def submit(self, bundle: str | Path, *, protocol: Protocol | str | Path | None = None
-               ) -> SubmitResult:
+    def submit(
+        self, bundle: str | Path, *, protocol: Protocol | str | Path | None = None
+    ) -> SubmitResult:
         """Validate then ingest a bundle atomically; raises ``ValidationFailed`` if invalid."""
         return submit(self, bundle, protocol=protocol)
 
     def submissions(self, *, site: str | None = None, status: str | None = None) -> pd.DataFrame:
         """Submission history (newest last), optionally filtered."""
-        sql = ("SELECT submission_id, site, protocol, protocol_version, content_sha256, "
-               "submitted_at, status, supersedes, n_participants, n_samples, n_measurements "
-               "FROM submissions WHERE (? IS NULL OR site = ?) AND (? IS NULL OR status = ?) "
-               "ORDER BY submitted_at, submission_id")
+        sql = (
+            "SELECT submission_id, site, protocol, protocol_version, content_sha256, "
+            "submitted_at, status, supersedes, n_participants, n_samples, n_measurements "
+            "FROM submissions WHERE (? IS NULL OR site = ?) AND (? IS NULL OR status = ?) "
+            "ORDER BY submitted_at, submission_id"
+        )
         with self.connect(read_only=True) as con:
             return con.execute(sql, [site, site, status, status]).df()
 
@@ -146,14 +152,20 @@ class Store:
 
         return _release.export_release(self, ref, dest)
 
-    def derive_release(self, *, parent: str, layers: dict[str, Any],
-                       extras: dict[str, Any] | None = None,
-                       provenance: dict[str, Any] | None = None):
+    def derive_release(
+        self,
+        *,
+        parent: str,
+        layers: dict[str, Any],
+        extras: dict[str, Any] | None = None,
+        provenance: dict[str, Any] | None = None,
+    ):
         """A new release = ``parent`` + extra measurement layers (never an overwrite)."""
         from immunome.store import _release
 
-        return _release.derive_release(self, parent=parent, layers=layers, extras=extras,
-                                       provenance=provenance)
+        return _release.derive_release(
+            self, parent=parent, layers=layers, extras=extras, provenance=provenance
+        )
 
 
 def open_store(path: str | Path | None = None, *, create: bool = True) -> Store:

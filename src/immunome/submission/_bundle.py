@@ -128,7 +128,11 @@ def _zip_files(src: Path) -> dict[str, BundleFile]:
         for info in infos:
             name = info.filename
             pure = PurePosixPath(name.replace("\\", "/"))
-            if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or pure.is_absolute():
+            if (
+                name.startswith(("/", "\\"))
+                or (len(name) > 1 and name[1] == ":")
+                or pure.is_absolute()
+            ):
                 raise _unusable(src, f"zip entry {name!r} has an absolute path (zip-slip)")
             if ".." in pure.parts:
                 raise _unusable(src, f"zip entry {name!r} escapes the bundle with '..' (zip-slip)")
@@ -142,16 +146,17 @@ def _zip_files(src: Path) -> dict[str, BundleFile]:
                 raise _unusable(
                     src, f"uncompressed size exceeds {MAX_TOTAL_BYTES} bytes (zip bomb?)"
                 )
-            if (
-                info.file_size > _RATIO_MIN_BYTES
-                and info.file_size > MAX_RATIO * max(info.compress_size, 1)
+            if info.file_size > _RATIO_MIN_BYTES and info.file_size > MAX_RATIO * max(
+                info.compress_size, 1
             ):
                 raise _unusable(
                     src,
                     f"zip entry {name!r} expands {info.file_size // max(info.compress_size, 1)}x "
                     f"(limit {MAX_RATIO}x; zip bomb?)",
                 )
-            out[pure.as_posix()] = BundleFile(pure.as_posix(), info.file_size, _zip=src, _member=name)
+            out[pure.as_posix()] = BundleFile(
+                pure.as_posix(), info.file_size, _zip=src, _member=name
+            )
     return _strip_top_folder(src, out)
 
 

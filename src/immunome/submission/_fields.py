@@ -36,7 +36,9 @@ def check_required(
     """Report empty cells of a required column; returns the missing mask."""
     miss = s.isna().to_numpy()
     if miss.any():
-        report.add_rows(file, lines[miss], column, "required", ["value is required"] * int(miss.sum()))
+        report.add_rows(
+            file, lines[miss], column, "required", ["value is required"] * int(miss.sum())
+        )
     return miss
 
 
@@ -71,8 +73,11 @@ def check_numeric(
                     lines[bad][is_date],
                     column,
                     date_rule,
-                    [f"{v!r} is a calendar date; give an integer day offset from the reference event"
-                     for v in vals[is_date]],
+                    [
+                        f"{v!r} is a calendar date; give an integer day offset "
+                        "from the reference event"
+                        for v in vals[is_date]
+                    ],
                 )
         report.add_rows(
             file,
@@ -104,18 +109,28 @@ def check_range(
         hard_bad = (arr < hard[0]) | (arr > hard[1])
         if hard_bad.any():
             report.add_rows(
-                file, lines[hard_bad], column, "range",
-                [f"{v:g}{u} is outside the allowed range [{hard[0]:g}, {hard[1]:g}]"
-                 for v in arr[hard_bad]],
+                file,
+                lines[hard_bad],
+                column,
+                "range",
+                [
+                    f"{v:g}{u} is outside the allowed range [{hard[0]:g}, {hard[1]:g}]"
+                    for v in arr[hard_bad]
+                ],
                 allowed=[f"{hard[0]:g}..{hard[1]:g}{u}"],
             )
     if plausible is not None:
         soft = ((arr < plausible[0]) | (arr > plausible[1])) & ~hard_bad
         if soft.any():
             report.add_rows(
-                file, lines[soft], column, "plausible",
-                [f"{v:g}{u} is outside the plausible range [{plausible[0]:g}, {plausible[1]:g}]"
-                 for v in arr[soft]],
+                file,
+                lines[soft],
+                column,
+                "plausible",
+                [
+                    f"{v:g}{u} is outside the plausible range [{plausible[0]:g}, {plausible[1]:g}]"
+                    for v in arr[soft]
+                ],
                 allowed=[f"{plausible[0]:g}..{plausible[1]:g}{u}"],
                 severity="warning",
             )
@@ -137,7 +152,10 @@ def check_vocabulary(
     bad = (s.notna() & out.isna()).to_numpy()
     if bad.any():
         report.add_rows(
-            file, lines[bad], column, "vocabulary",
+            file,
+            lines[bad],
+            column,
+            "vocabulary",
             [f"{v!r} is not a term of vocabulary {vocab.name!r}" for v in s[bad]],
             allowed=vocab.terms,
         )

@@ -83,7 +83,9 @@ class Manifest(_Strict):
     @property
     def participant_files(self) -> list[str]:
         """Participant files as a list."""
-        return [self.participants] if isinstance(self.participants, str) else list(self.participants)
+        return (
+            [self.participants] if isinstance(self.participants, str) else list(self.participants)
+        )
 
     def files(self) -> list[str]:
         """Every data file the manifest names, in a stable order."""

@@ -35,23 +35,45 @@ def check_columns(
     for col in table.columns:
         what = identifier_column(col)
         if what is not None and col not in known:
-            report.add(table.name, 1, col, "privacy",
-                       f"column {col!r} looks like it holds {what}; direct identifiers must not "
-                       "be submitted — remove the column")
+            report.add(
+                table.name,
+                1,
+                col,
+                "privacy",
+                f"column {col!r} looks like it holds {what}; direct identifiers must not "
+                "be submitted — remove the column",
+            )
             continue
         if date_columns_rule and "date" in col.lower() and col not in known:
-            report.add(table.name, 1, col, date_columns_rule,
-                       f"column {col!r} holds calendar dates; submit integer day offsets in 'day'")
+            report.add(
+                table.name,
+                1,
+                col,
+                date_columns_rule,
+                f"column {col!r} holds calendar dates; submit integer day offsets in 'day'",
+            )
             continue
         if col not in known and not col.startswith("x_"):
-            report.add(table.name, 1, col, "column-unknown", f"unknown column {col!r}",
-                       allowed=[*known, "x_<site extension>"])
+            report.add(
+                table.name,
+                1,
+                col,
+                "column-unknown",
+                f"unknown column {col!r}",
+                allowed=[*known, "x_<site extension>"],
+            )
             continue
         usable.append(col)
     for col in required:
         if col not in table.columns:
-            report.add(table.name, 1, col, "column-missing", f"required column {col!r} is missing",
-                       allowed=required)
+            report.add(
+                table.name,
+                1,
+                col,
+                "column-missing",
+                f"required column {col!r} is missing",
+                allowed=required,
+            )
     return usable
 
 
@@ -63,9 +85,14 @@ def check_privacy_values(
         hit = identifier_values(df[col])
         if hit is not None:
             what, mask = hit
-            report.add_rows(file, lines[mask], col, "privacy",
-                            [f"value looks like {what}; direct identifiers must not be submitted"]
-                            * int(mask.sum()))
+            report.add_rows(
+                file,
+                lines[mask],
+                col,
+                "privacy",
+                [f"value looks like {what}; direct identifiers must not be submitted"]
+                * int(mask.sum()),
+            )
 
 
 def _one_file(table: Table, protocol: Protocol, report: ValidationReport) -> pd.DataFrame | None:
@@ -91,16 +118,26 @@ def _one_file(table: Table, protocol: Protocol, report: ValidationReport) -> pd.
         if f.required:
             check_required(s, lines, file=file, column=col, report=report)
         if f.value_type in ("float", "int"):
-            num = check_numeric(s, lines, file=file, column=col, report=report,
-                                integer=f.value_type == "int")
-            check_range(num, lines, file=file, column=col, report=report,
-                        hard=f.range, plausible=f.plausible, unit=f.unit)
+            num = check_numeric(
+                s, lines, file=file, column=col, report=report, integer=f.value_type == "int"
+            )
+            check_range(
+                num,
+                lines,
+                file=file,
+                column=col,
+                report=report,
+                hard=f.range,
+                plausible=f.plausible,
+                unit=f.unit,
+            )
             if f.top_code is not None:
                 num = num.where(~(num > f.top_code[0]), f.top_code[1])
             out[col] = num
         elif f.vocabulary:
-            out[col] = check_vocabulary(s, lines, protocol.vocabulary(f.vocabulary),
-                                        file=file, column=col, report=report)
+            out[col] = check_vocabulary(
+                s, lines, protocol.vocabulary(f.vocabulary), file=file, column=col, report=report
+            )
         else:
             out[col] = s
             free_text.append(col)
@@ -126,12 +163,21 @@ def _duplicates(df: pd.DataFrame, value_cols: list[str], report: ValidationRepor
         cols = conflicting.get(pid)
         if cols:
             for col in cols:
-                report.add(row["_file"], int(row["_line"]), col, "participant-inconsistent",
-                           f"participant {pid!r}: {col} = {row[col]!r} disagrees with "
-                           f"{f0}:{l0}")
+                report.add(
+                    row["_file"],
+                    int(row["_line"]),
+                    col,
+                    "participant-inconsistent",
+                    f"participant {pid!r}: {col} = {row[col]!r} disagrees with {f0}:{l0}",
+                )
         elif row["_file"] == f0:
-            report.add(row["_file"], int(row["_line"]), ID, "duplicate-participant",
-                       f"participant {pid!r} is listed again (first at line {l0})")
+            report.add(
+                row["_file"],
+                int(row["_line"]),
+                ID,
+                "duplicate-participant",
+                f"participant {pid!r} is listed again (first at line {l0})",
+            )
 
 
 def check_participants(
@@ -164,8 +210,10 @@ def _extra_json(df: pd.DataFrame, cols: list[str]) -> pd.Series:
         return pd.Series([None] * len(df), index=df.index, dtype=object)
     recs = df[cols].to_dict("records")
     return pd.Series(
-        [json.dumps({k[2:]: v for k, v in r.items() if v is not None and v == v}, sort_keys=True)
-         for r in recs],
+        [
+            json.dumps({k[2:]: v for k, v in r.items() if v is not None and v == v}, sort_keys=True)
+            for r in recs
+        ],
         index=df.index,
         dtype=object,
     )

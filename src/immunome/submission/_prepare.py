@@ -62,14 +62,26 @@ def _resolve_protocol(
         try:
             return load_protocol(m.protocol, m.protocol_version)
         except ProtocolError as e:
-            report.add(MANIFEST, line, "protocol_version", "protocol", e.message,
-                       allowed=[str(a) for a in (e.allowed or [])])
+            report.add(
+                MANIFEST,
+                line,
+                "protocol_version",
+                "protocol",
+                e.message,
+                allowed=[str(a) for a in (e.allowed or [])],
+            )
             return None
     p = protocol if isinstance(protocol, Protocol) else protocol_from_path(protocol)
     if (p.id, p.version) != (m.protocol, m.protocol_version):
-        report.add(MANIFEST, line, "protocol_version", "protocol",
-                   f"bundle declares {m.protocol} v{m.protocol_version} but validation uses "
-                   f"{p.id} v{p.version}", allowed=[f"{p.id} v{p.version}"])
+        report.add(
+            MANIFEST,
+            line,
+            "protocol_version",
+            "protocol",
+            f"bundle declares {m.protocol} v{m.protocol_version} but validation uses "
+            f"{p.id} v{p.version}",
+            allowed=[f"{p.id} v{p.version}"],
+        )
         return None
     return p
 
@@ -77,9 +89,14 @@ def _resolve_protocol(
 def _file(bundle: Bundle, name: str, report: ValidationReport, what: str):
     bf = bundle.file(name)
     if bf is None:
-        report.add(MANIFEST, _line_of_text(bundle.manifest_text, name), what, "file-missing",
-                   f"{what} file {name!r} is not in the bundle",
-                   allowed=sorted(n for n in bundle.files if n != MANIFEST))
+        report.add(
+            MANIFEST,
+            _line_of_text(bundle.manifest_text, name),
+            what,
+            "file-missing",
+            f"{what} file {name!r} is not in the bundle",
+            allowed=sorted(n for n in bundle.files if n != MANIFEST),
+        )
     return bf
 
 
@@ -116,8 +133,14 @@ def _prepare(b: Bundle, protocol, report: ValidationReport) -> PreparedSubmissio
         return out
     named = set(m.files()) | {MANIFEST}
     for extra in sorted(set(b.files) - named):
-        report.add(extra, None, None, "unused-file",
-                   "file is not named in manifest.yaml and is ignored", severity="warning")
+        report.add(
+            extra,
+            None,
+            None,
+            "unused-file",
+            "file is not named in manifest.yaml and is ignored",
+            severity="warning",
+        )
 
     ptables: list[Table] = []
     for name in m.participant_files:
@@ -125,7 +148,9 @@ def _prepare(b: Bundle, protocol, report: ValidationReport) -> PreparedSubmissio
         if bf is not None and (t := read_table(bf, report)) is not None:
             ptables.append(t)
     out.participants = check_participants(ptables, p, report) if ptables else None
-    pids = set(out.participants["participant_id"].dropna()) if out.participants is not None else None
+    pids = (
+        set(out.participants["participant_id"].dropna()) if out.participants is not None else None
+    )
 
     bf = _file(b, m.samples, report, "samples")
     st = read_table(bf, report) if bf is not None else None
@@ -138,8 +163,14 @@ def _prepare(b: Bundle, protocol, report: ValidationReport) -> PreparedSubmissio
         try:
             assay = p.assay(entry.assay)
         except ProtocolError as e:
-            report.add(MANIFEST, _line_of_text(b.manifest_text, f"assay: {entry.assay}"),
-                       f"assays.{i}.assay", "assay-unknown", e.message, allowed=e.allowed)
+            report.add(
+                MANIFEST,
+                _line_of_text(b.manifest_text, f"assay: {entry.assay}"),
+                f"assays.{i}.assay",
+                "assay-unknown",
+                e.message,
+                allowed=e.allowed,
+            )
             continue
         bf = _file(b, entry.file, report, f"assays.{i}")
         if bf is None:
@@ -177,8 +208,13 @@ def _cross_table_duplicates(m: Manifest, parts: list[pa.Table], report: Validati
         df = pd.concat(frames, ignore_index=True)
         n = int(df.duplicated().sum())
         if n:
-            report.add(m.assays[idx[-1]].file, None, "feature", "duplicate-measurement",
-                       f"{n} (sample, feature) pairs of assay {assay!r} also appear in another file")
+            report.add(
+                m.assays[idx[-1]].file,
+                None,
+                "feature",
+                "duplicate-measurement",
+                f"{n} (sample, feature) pairs of assay {assay!r} also appear in another file",
+            )
 
 
 def validate_bundle(

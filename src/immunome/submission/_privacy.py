@@ -15,24 +15,53 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 _NAME_RULES: list[tuple[str, re.Pattern[str]]] = [
-    ("a person's name", re.compile(
-        r"^(x_)?(first|last|given|family|full|middle|maiden|patient|participant|subject|"
-        r"mother|father|donor)?_?(name|surname|forename|initials)$", re.I)),
+    (
+        "a person's name",
+        re.compile(
+            r"^(x_)?(first|last|given|family|full|middle|maiden|patient|participant|subject|"
+            r"mother|father|donor)?_?(name|surname|forename|initials)$",
+            re.I,
+        ),
+    ),
     ("an e-mail address", re.compile(r"(^|_)e?-?mail(_?address)?$", re.I)),
-    ("a phone number", re.compile(r"(^|_)(phone|telephone|tel|mobile|cell_?phone|fax)(_?(no|number))?$", re.I)),
-    ("a street address", re.compile(r"(^|_)(street|address|addr|home_address|postcode|zip_?code|postal_?code)$", re.I)),
+    (
+        "a phone number",
+        re.compile(r"(^|_)(phone|telephone|tel|mobile|cell_?phone|fax)(_?(no|number))?$", re.I),
+    ),
+    (
+        "a street address",
+        re.compile(
+            r"(^|_)(street|address|addr|home_address|postcode|zip_?code|postal_?code)$", re.I
+        ),
+    ),
     ("an exact birth date", re.compile(r"(^|_)(dob|birth_?date|date_?of_?birth|birthday)$", re.I)),
-    ("a medical record number", re.compile(r"(^|_)(mrn|medical_?record(_?(no|number|id))?|hospital_?(no|number|id)|chart_?(no|number))$", re.I)),
-    ("a social security / national ID", re.compile(r"(^|_)(ssn|social_?security(_?number)?|nhs_?(no|number)|national_?id)$", re.I)),
+    (
+        "a medical record number",
+        re.compile(
+            r"(^|_)(mrn|medical_?record(_?(no|number|id))?|hospital_?(no|number|id)|chart_?(no|number))$",
+            re.I,
+        ),
+    ),
+    (
+        "a social security / national ID",
+        re.compile(r"(^|_)(ssn|social_?security(_?number)?|nhs_?(no|number)|national_?id)$", re.I),
+    ),
 ]
 
 #: (what, RE2 pattern) — evaluated by Arrow's C++ regex engine, once per distinct value.
 _VALUE_RULES: list[tuple[str, str]] = [
     ("an e-mail address", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),
     ("a social security number", r"^\d{3}-\d{2}-\d{4}$"),
-    ("a calendar date", r"^(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}\.\d{1,2}\.\d{4})(?:[ T]\d{1,2}:\d{2}.*)?$"),
+    (
+        "a calendar date",
+        r"^(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}\.\d{1,2}\.\d{4})"
+        r"(?:[ T]\d{1,2}:\d{2}.*)?$",
+    ),
     ("a medical record number", r"(?i)^(?:mrn|mr#|med\s*rec|medical\s*record)[\s#:_-]*\d{4,}$"),
-    ("a street address", r"(?i)^\d{1,6}\s+(?:\w+\s+){0,4}(?:street|st\.?|avenue|ave\.?|road|rd\.?|boulevard|blvd\.?|lane|ln\.?|drive|dr\.?|court|ct\.?|way|place|pl\.?|terrace|highway)(?:\W|$)"),
+    (
+        "a street address",
+        r"(?i)^\d{1,6}\s+(?:\w+\s+){0,4}(?:street|st\.?|avenue|ave\.?|road|rd\.?|boulevard|blvd\.?|lane|ln\.?|drive|dr\.?|court|ct\.?|way|place|pl\.?|terrace|highway)(?:\W|$)",
+    ),
     ("a phone number", r"^\+?[\d\s().-]{9,24}$"),
 ]
 DATE_PATTERN = _VALUE_RULES[2][1]
@@ -64,9 +93,12 @@ def identifier_values(values: pd.Series, *, dates: bool = True) -> tuple[str, np
     if nonnull.empty:
         return None
     uniq = pa.array(pd.unique(nonnull.astype(str)), pa.string())
-    for what, rx in _VALUE_RULES:
-        if not dates and what == "a calendar date":
-            continue
+    rules = [(w, rx) for w, rx in _VALUE_RULES if dates or w != "a calendar date"]
+    any_hit = pc.match_substring_regex(uniq, "|".join(f"(?:{rx})" for _, rx in rules))
+    if not pc.any(any_hit).as_py():  # one C++ pass over distinct values in the common case
+        return None
+    uniq = pc.filter(uniq, any_hit)
+    for what, rx in rules:
         hit = pc.match_substring_regex(uniq, rx)
         if what == "a phone number":
             digits = pc.count_substring_regex(uniq, r"\d")

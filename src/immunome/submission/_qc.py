@@ -30,19 +30,35 @@ def check_qc(
     assays = [a.id for a in protocol.assays]
     bad = (text["assay"].notna() & ~text["assay"].isin(assays)).to_numpy()
     if bad.any():
-        report.add_rows(file, lines[bad], "assay", "vocabulary",
-                        [f"unknown assay {a!r}" for a in text["assay"][bad]], allowed=assays)
+        report.add_rows(
+            file,
+            lines[bad],
+            "assay",
+            "vocabulary",
+            [f"unknown assay {a!r}" for a in text["assay"][bad]],
+            allowed=assays,
+        )
     if sample_ids is not None:
         orphan = (text["sample_id"].notna() & ~text["sample_id"].isin(sample_ids)).to_numpy()
         if orphan.any():
-            report.add_rows(file, lines[orphan], "sample_id", "orphan-measurement",
-                            [f"sample {s!r} is not in the samples file"
-                             for s in text["sample_id"][orphan]])
+            report.add_rows(
+                file,
+                lines[orphan],
+                "sample_id",
+                "orphan-measurement",
+                [f"sample {s!r} is not in the samples file" for s in text["sample_id"][orphan]],
+            )
     value = (
         check_numeric(text["value"], lines, file=file, column="value", report=report)
-        if "value" in text else pd.Series(np.nan, index=raw.index)
+        if "value" in text
+        else pd.Series(np.nan, index=raw.index)
     )
-    return pd.DataFrame({
-        "sample_id": text["sample_id"], "assay": text["assay"], "metric": text["metric"],
-        "value": value.astype(float), "flag": text.get("flag"),
-    })
+    return pd.DataFrame(
+        {
+            "sample_id": text["sample_id"],
+            "assay": text["assay"],
+            "metric": text["metric"],
+            "value": value.astype(float),
+            "flag": text.get("flag"),
+        }
+    )

@@ -81,10 +81,11 @@ def _header(data: bytes, delimiter: str) -> list[str]:
     return next(csv.reader([first], delimiter=delimiter), [])
 
 
-def _blank_line_map(data: bytes) -> np.ndarray | None:
-    if not any(s in data for s in (b"\n\n", b"\r\n\r\n", b"\r\r")) and not data.startswith(
-        (b"\n", b"\r")
-    ):
+def _blank_line_map(data: bytes, num_rows: int) -> np.ndarray | None:
+    """Explicit line numbers when the file has blank lines (the parser skips them), else None."""
+    nl = data.count(b"\n") or data.count(b"\r")
+    total = nl + (0 if data.endswith((b"\n", b"\r")) else 1)
+    if total == num_rows + 1:
         return None
     nums = [i + 1 for i, ln in enumerate(data.splitlines()) if ln]
     return np.asarray(nums[1:], dtype=np.int64)
@@ -128,8 +129,14 @@ def read_table(
     name = bf.name
     suffix = name.rsplit(".", 1)[-1].lower()
     if suffix not in ("csv", "tsv", "txt", "parquet"):
-        report.add(name, None, None, "format", "unsupported table format",
-                   allowed=[".csv", ".tsv", ".parquet"])
+        report.add(
+            name,
+            None,
+            None,
+            "format",
+            "unsupported table format",
+            allowed=[".csv", ".tsv", ".parquet"],
+        )
         return None
     if bf.size == 0:
         report.add(name, None, None, "empty", "file is empty (no header, no rows)")
@@ -137,7 +144,7 @@ def read_table(
     if suffix == "parquet":
         return _read_parquet(bf, report)
     data = bf.read_bytes()
-    if not data.strip():
+    if not data[:65536].strip() and not data.strip():
         report.add(name, 1, None, "empty", "file is empty (no header, no rows)")
         return None
     delimiter = "," if suffix == "csv" else "\t"
@@ -150,7 +157,7 @@ def read_table(
     if table.num_rows == 0:
         report.add(name, 2, None, "empty", "file has a header but no data rows")
         return None
-    return Table(name, table, _blank_line_map(data))
+    return Table(name, table, _blank_line_map(data, table.num_rows))
 
 
 def _parse(
@@ -178,9 +185,8 @@ def _parse(
         return attempt(col_types)
     except pa.ArrowInvalid as e:
         msg = str(e)
-    if "UTF8" in msg or "utf8" in msg.lower():
-        if not _check_utf8(name, data, report):
-            return None
+    if ("UTF8" in msg or "utf8" in msg.lower()) and not _check_utf8(name, data, report):
+        return None
     if _COLS_RE.search(msg) or "CSV parse error" in msg:
         if not _check_utf8(name, data, report):
             return None
@@ -198,7 +204,9 @@ def _parse(
         if m and int(m.group(1)) < len(names):
             relaxed[names[int(m.group(1))]] = pa.string()
         else:
-            relaxed = {c: (t if t in (pa.string(), DICT_STR) else pa.string()) for c, t in relaxed.items()}
+            relaxed = {
+                c: (t if t in (pa.string(), DICT_STR) else pa.string()) for c, t in relaxed.items()
+            }
         try:
             return attempt(relaxed)
         except pa.ArrowInvalid as e:

@@ -10,6 +10,8 @@ Example:
     'flow_tcell_memory'
 """
 
+from immunome.assays.flow._batch import BatchFailure, BatchResult, process_batch
+from immunome.assays.flow._bundle import read_sample_sheet, write_bundle
 from immunome.assays.flow._comp import Compensation, parse_spill, read_comp_csv
 from immunome.assays.flow._gate import GateResult, apply_gates
 from immunome.assays.flow._process import FlowResult, process_fcs
@@ -18,6 +20,8 @@ from immunome.assays.flow._read import file_sha256, read_fcs
 from immunome.assays.flow._template import Template, list_templates, load_template
 
 __all__ = [
+    "BatchFailure",
+    "BatchResult",
     "Compensation",
     "FlowResult",
     "GateResult",
@@ -28,8 +32,11 @@ __all__ = [
     "list_templates",
     "load_template",
     "parse_spill",
+    "process_batch",
     "process_fcs",
     "qc_table",
     "read_comp_csv",
     "read_fcs",
+    "read_sample_sheet",
+    "write_bundle",
 ]

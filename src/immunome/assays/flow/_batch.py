@@ -14,6 +14,7 @@ import pandas as pd
 
 from immunome.assays.flow._comp import Compensation
 from immunome.assays.flow._process import FlowResult, process_fcs, resolve_compensation
+from immunome.assays.flow._qc import QcThresholds
 from immunome.assays.flow._read import file_sha256
 from immunome.assays.flow._template import Template, load_template
 from immunome.errors import FlowError
@@ -44,6 +45,7 @@ class BatchResult:
     template: str
     results: list[FlowResult] = field(default_factory=list)
     failures: list[BatchFailure] = field(default_factory=list)
+    spec: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -64,6 +66,7 @@ class BatchResult:
         """JSON-able summary: counts, per-file status and QC flags, failures with reasons."""
         return {
             "template": self.template,
+            "spec": self.spec,
             "n_files": len(self.results) + len(self.failures),
             "n_ok": len(self.results),
             "n_cached": sum(r.cached for r in self.results),
@@ -153,8 +156,13 @@ def _progress(total: int, enabled: bool) -> tuple[Callable[[], None], Callable[[
         return (lambda: None), (lambda: None)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    bar = Progress("[progress.description]{task.description}", BarColumn(),
-                   MofNCompleteColumn(), TimeRemainingColumn(), transient=False)  # fmt: skip
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+    )
     task = bar.add_task("FCS files", total=total)
     bar.start()
     return (lambda: bar.advance(task)), bar.stop
@@ -170,7 +178,12 @@ def _run_dask(
         cluster = LocalCluster(
             n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
         )
-    client = Client(cluster if cluster is not None else scheduler)
+    try:
+        client = Client(cluster if cluster is not None else scheduler, timeout="30s")
+    except (OSError, TimeoutError) as e:
+        if cluster is not None:
+            cluster.close()
+        raise FlowError(f"cannot connect to the Dask scheduler {scheduler!r}: {e}") from e
     try:
         futures = [client.submit(run_one, *job, pure=False) for job in jobs]
         index = {f.key: i for i, f in enumerate(futures)}
@@ -208,7 +221,7 @@ def process_batch(
     processed with the same content hash, template and compensation are not recomputed.
 
     Example:
-        >>> res = process_batch(paths, template="tcell-memory-100715", cache_dir=".flowcache")  # doctest: +SKIP
+        >>> res = process_batch(paths, template="omip021", cache_dir=".cache")  # doctest: +SKIP
         >>> res.write_report("flow-report.json")  # doctest: +SKIP
     """
     tpl = template if isinstance(template, Template) else load_template(template)
@@ -229,7 +242,18 @@ def process_batch(
             outs = _run_dask(jobs, scheduler=scheduler, n_workers=max(n_workers, 1), tick=tick)
     finally:
         stop()
-    result = BatchResult(tpl.name)
+    spec = {
+        "template": tpl.name,
+        "template_path": tpl.path,
+        "template_sha256": tpl.sha256,
+        "assay": tpl.assay,
+        "compensation": matrix.source if matrix is not None else "file $SPILLOVER/$SPILL",
+        "cache_dir": cdir,
+        "cache_version": CACHE_VERSION,
+        "scheduler": scheduler or (f"LocalCluster({n_workers})" if n_workers else "in-process"),
+        "qc_thresholds": asdict(QcThresholds()),
+    }
+    result = BatchResult(tpl.name, spec=spec)
     for o in outs:
         (result.failures if isinstance(o, BatchFailure) else result.results).append(o)
     return result

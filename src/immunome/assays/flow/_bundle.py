@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pandas as pd
 import yaml
 
 from immunome.assays.flow._process import FlowResult
-from immunome.errors import FlowError
+from immunome.errors import FlowError, ImmunomeWarning
 from immunome.protocol import DEFAULT_PROTOCOL, Assay, load_protocol
 
 ROOT_POPULATION = "all_events"
@@ -40,15 +41,17 @@ def read_sample_sheet(path: str | Path) -> pd.DataFrame:
     for j, col in enumerate(df.columns, start=1):
         if col not in allowed and not col.startswith("x_"):
             raise FlowError(
-                f"{p}:1:{j}: [unknown-column] sample sheet column {col!r}", allowed=[*allowed, "x_*"]
+                f"{p}:1:{j}: [unknown-column] sample sheet column {col!r}",
+                allowed=[*allowed, "x_*"],
             )
     for col in REQUIRED:
         if col not in df.columns:
             raise FlowError(f"{p}:1: [missing-column] sample sheet needs column {col!r}")
         blank = df.index[df[col].str.strip() == ""]
         if len(blank):
-            raise FlowError(f"{p}:{blank[0] + 2}:{list(df.columns).index(col) + 1}: [required] "
-                            f"empty {col!r}")  # fmt: skip
+            raise FlowError(
+                f"{p}:{blank[0] + 2}:{list(df.columns).index(col) + 1}: [required] empty {col!r}"
+            )
     return df
 
 
@@ -56,7 +59,9 @@ def _sheet_row(sheet: pd.DataFrame, res: FlowResult) -> pd.Series:
     name = Path(res.file).name
     hits = sheet[(sheet["file"] == res.file) | (sheet["file"].map(lambda f: Path(f).name) == name)]
     if hits.empty:
-        raise FlowError(f"{res.file}: not listed in the sample sheet (column 'file')", file=res.file)
+        raise FlowError(
+            f"{res.file}: not listed in the sample sheet (column 'file')", file=res.file
+        )
     return hits.iloc[0]
 
 
@@ -68,13 +73,23 @@ def feature_map(assay: Assay) -> dict[tuple[str, str], str]:
 def assay_rows(res: FlowResult, assay: Assay, sample_id: str) -> list[dict[str, object]]:
     """Long-layout rows (``sample_id, feature, value, unit``) of one result; % of parent."""
     fmap = feature_map(assay)
-    rows = []
+    rows, unmapped = [], []
     for r in res.populations.itertuples(index=False):
         denom = ROOT_POPULATION if r.parent == "root" else r.parent
         fid = fmap.get((r.population, denom))
-        if fid is not None:
-            rows.append({"sample_id": sample_id, "feature": fid, "value": round(r.pct_parent, 6),
-                         "unit": "%"})  # fmt: skip
+        if fid is None:
+            unmapped.append(f"{r.population} (of {denom})")
+            continue
+        rows.append(
+            {"sample_id": sample_id, "feature": fid, "value": round(r.pct_parent, 6), "unit": "%"}
+        )
+    if unmapped:
+        warnings.warn(
+            f"{res.file}: gates without a feature in assay {assay.id!r} are not in the bundle: "
+            f"{', '.join(unmapped)}",
+            ImmunomeWarning,
+            stacklevel=3,
+        )
     if not rows:
         raise FlowError(
             f"{res.file}: no gate of template {res.template!r} maps to a feature of assay "
@@ -85,8 +100,10 @@ def assay_rows(res: FlowResult, assay: Assay, sample_id: str) -> list[dict[str, 
 
 
 def _participants(rows: pd.DataFrame) -> pd.DataFrame:
-    cols = ["participant_id", *[c for c in rows.columns if c in PARTICIPANT_FIELDS or
-                                 c.startswith("x_")]]  # fmt: skip
+    cols = [
+        "participant_id",
+        *[c for c in rows.columns if c in PARTICIPANT_FIELDS or c.startswith("x_")],
+    ]
     part = rows[cols].drop_duplicates()
     dup = part["participant_id"][part["participant_id"].duplicated()]
     if len(dup):
@@ -108,16 +125,20 @@ def write_bundle(
     """Write a bundle directory: manifest, participants, samples, assay table (long), QC table.
 
     Example:
-        >>> write_bundle(batch.results, "bundle", sample_sheet="sheet.csv", site="SITE01")  # doctest: +SKIP
+        >>> write_bundle(results, "out", sample_sheet="sheet.csv", site="S01")  # doctest: +SKIP
     """
     if not results:
         raise FlowError("no processed FCS files to write into a bundle")
-    sheet = sample_sheet if isinstance(sample_sheet, pd.DataFrame) else read_sample_sheet(sample_sheet)
+    sheet = (
+        sample_sheet if isinstance(sample_sheet, pd.DataFrame) else read_sample_sheet(sample_sheet)
+    )
     proto = load_protocol(protocol, protocol_version)
     assay_id = assay or results[0].assay
     if not assay_id:
-        raise FlowError("the template names no protocol assay; pass assay=…",
-                        allowed=[a.id for a in proto.assays if a.technology == "flow cytometry"])  # fmt: skip
+        raise FlowError(
+            "the template names no protocol assay; pass assay=…",
+            allowed=[a.id for a in proto.assays if a.technology == "flow cytometry"],
+        )
     spec = proto.assay(assay_id)
     samples, rows, qc = [], [], []
     for res in results:
@@ -128,7 +149,9 @@ def write_bundle(
         qc.append(res.qc.assign(sample_id=sid, assay=assay_id))
     sdf = pd.DataFrame(samples)
     if sdf["sample_id"].duplicated().any():
-        raise FlowError(f"duplicate sample id {sdf['sample_id'][sdf['sample_id'].duplicated()].iloc[0]!r}")
+        raise FlowError(
+            f"duplicate sample id {sdf['sample_id'][sdf['sample_id'].duplicated()].iloc[0]!r}"
+        )
     d = Path(out)
     d.mkdir(parents=True, exist_ok=True)
     _participants(sdf).to_csv(d / "participants.csv", index=False)
@@ -139,7 +162,9 @@ def write_bundle(
     sdf[scols].to_csv(d / "samples.csv", index=False)
     table = f"{assay_id}.csv"
     pd.DataFrame(rows).to_csv(d / table, index=False)
-    pd.concat(qc)[["sample_id", "assay", "metric", "value", "flag"]].to_csv(d / "flow_qc.csv", index=False)
+    pd.concat(qc)[["sample_id", "assay", "metric", "value", "flag"]].to_csv(
+        d / "flow_qc.csv", index=False
+    )
     manifest = {
         "format": "immunome-bundle/1",
         "site": site,

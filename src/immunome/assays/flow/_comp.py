@@ -63,7 +63,9 @@ def parse_spill(text: str, *, source: str) -> Compensation:
     try:
         n = int(parts[0])
     except (ValueError, IndexError) as e:
-        raise FlowError(f"{source}: $SPILL does not start with a channel count: {text[:40]!r}") from e
+        raise FlowError(
+            f"{source}: $SPILL does not start with a channel count: {text[:40]!r}"
+        ) from e
     if len(parts) != 1 + n + n * n:
         raise FlowError(
             f"{source}: $SPILL declares {n} channels but has {len(parts) - 1 - n} values "

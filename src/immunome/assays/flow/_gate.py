@@ -93,7 +93,9 @@ def _population_table(report: pd.DataFrame, sample_id: str, n_total: int) -> pd.
         if r.quadrant_parent:
             gpath = (*gpath, r.quadrant_parent)
         if parent_count is None:
-            parent_count = round(float(r.count) * 100.0 / r.relative_percent) if r.relative_percent else 0
+            parent_count = (
+                round(float(r.count) * 100.0 / r.relative_percent) if r.relative_percent else 0
+            )
         rows.append(
             {
                 "sample_id": sample_id,
@@ -124,7 +126,7 @@ def apply_gates(
     prescribes. Transformed channels are cached across gates of the same sample.
 
     Example:
-        >>> apply_gates(read_fcs("100715.fcs"), load_template("tcell-memory-100715"))  # doctest: +SKIP
+        >>> apply_gates(read_fcs("x.fcs"), load_template("omip021"))  # doctest: +SKIP
     """
     where = file or sample.id
     gs = template.strategy()

@@ -117,19 +117,19 @@ def time_stability(sample: fk.Sample, raw: np.ndarray, *, th: QcThresholds) -> d
     if not chans:
         out["time_unstable_bin_fraction"] = 0.0
         return out
-    x = np.arcsinh(raw[:, chans] / 150.0)
-    med = np.median(x, axis=0)
-    mad = np.median(np.abs(x - med), axis=0) * 1.4826
+    order = np.argsort(labels, kind="stable")
+    x = np.arcsinh(raw[order][:, chans].T / 150.0)  # channels x events, grouped by bin
+    med = np.median(x, axis=1)
+    mad = np.median(np.abs(x - med[:, None]), axis=1) * 1.4826
     mad[mad == 0] = 1.0
-    unstable = 0
-    filled = 0
     counts = np.bincount(labels, minlength=th.n_time_bins)
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    unstable = filled = 0
     for b in range(th.n_time_bins):
-        sel = labels == b
         if counts[b] < 50:
             continue
         filled += 1
-        drift = np.abs(np.median(x[sel], axis=0) - med) / mad
+        drift = np.abs(np.median(x[:, bounds[b] : bounds[b + 1]], axis=1) - med) / mad
         unstable += int(np.any(drift > th.drift_threshold))
     out["time_unstable_bin_fraction"] = unstable / max(filled, 1)
     if has_time:
@@ -154,7 +154,9 @@ def spill_sanity(comp: Compensation | None, sample: fk.Sample) -> dict[str, floa
 
 def _flags(metrics: dict[str, float], th: QcThresholds) -> dict[str, str]:
     rules = {
-        "event_count": lambda v: "fail" if v < th.min_events else "warn" if v < th.warn_events else "pass",
+        "event_count": lambda v: (
+            "fail" if v < th.min_events else "warn" if v < th.warn_events else "pass"
+        ),
         "margin_fraction": lambda v: _flag(v, th.margin_warn, th.margin_fail),
         "negative_scatter_fraction": lambda v: _flag(
             v, th.negative_scatter_warn, th.negative_scatter_fail

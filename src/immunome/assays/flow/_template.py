@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -45,6 +46,7 @@ class Template:
     assay: str | None = None
     description: str = ""
     path: str | None = None
+    wsp_sample: str | None = None  # FlowJo workspace: whose gate tree to use
 
     @property
     def sha256(self) -> str:
@@ -53,6 +55,8 @@ class Template:
 
     def strategy(self) -> fk.GatingStrategy:
         """A fresh FlowKit ``GatingStrategy`` (callers may mutate it)."""
+        if self.wsp_sample is not None:
+            return _wsp_samples(self.xml, self.path or self.name)[self.wsp_sample]
         try:
             return fk.parse_gating_xml(io.BytesIO(self.xml))
         except Exception as e:
@@ -91,6 +95,28 @@ def gate_channels(gs: fk.GatingStrategy) -> dict[str, list[str]]:
     return out
 
 
+def _wsp_samples(data: bytes, where: str) -> dict[str, fk.GatingStrategy]:
+    """Per-sample gate trees of a FlowJo 10 workspace (parsed by FlowKit)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # FlowKit warns about every FCS file not loaded
+            parsed = fk.parse_wsp(io.BytesIO(data))
+    except Exception as e:
+        raise FlowError(f"{where}: not a FlowJo workspace FlowKit can read: {e}") from e
+    return {sid: d["gating_strategy"] for sid, d in parsed["samples"].items()}
+
+
+def _load_wsp(p: Path, *, assay: str | None, sample: str | None) -> Template:
+    data = p.read_bytes()
+    samples = _wsp_samples(data, str(p))
+    if not samples:
+        raise FlowError(f"{p}: the workspace has no samples with gates")
+    sid = sample or sorted(samples)[0]
+    if sid not in samples:
+        raise FlowError(f"{p}: no sample {sid!r} in the workspace", allowed=sorted(samples))
+    return Template(p.stem, data, assay, f"FlowJo workspace, gates of {sid}", str(p), sid)
+
+
 def _templates_dir() -> Path:
     return Path(str(resources.files("immunome.assays.flow") / "templates"))
 
@@ -105,10 +131,14 @@ def list_templates() -> list[Template]:
     return [load_template(name) for name in sorted(_SHIPPED)]
 
 
-def load_template(name_or_path: str | Path, *, assay: str | None = None) -> Template:
-    """Load a shipped template by name, or a Gating-ML 2.0 file by path.
+def load_template(
+    name_or_path: str | Path, *, assay: str | None = None, wsp_sample: str | None = None
+) -> Template:
+    """Load a shipped template by name, a Gating-ML 2.0 file, or a FlowJo ``.wsp`` by path.
 
     ``assay`` overrides the protocol assay id (required to build a bundle from a custom file).
+    For a workspace, the gate tree of ``wsp_sample`` (default: the first sample) is used, as far
+    as FlowKit supports FlowJo gates.
 
     Example:
         >>> load_template("tcell-memory-100715").assay
@@ -125,6 +155,8 @@ def load_template(name_or_path: str | Path, *, assay: str | None = None) -> Temp
             f"{key}: no such gating template (neither a shipped name nor a file)",
             allowed=sorted(_SHIPPED),
         )
+    if p.suffix.lower() == ".wsp":
+        return _load_wsp(p, assay=assay, sample=wsp_sample)
     tpl = Template(p.stem, p.read_bytes(), assay, "", str(p))
     tpl.strategy()  # fail early on invalid Gating-ML
     return tpl
