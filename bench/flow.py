@@ -11,7 +11,8 @@ Runs, on N symlinked copies of ``100715.fcs`` totalling ≥ ``--events`` events,
 
 Prints one JSON object: events/s per run, ``ratio_vs_flowkit`` (target ≥ 1.0) and
 ``dask_speedup_2_vs_1`` (target ≥ 1.6), plus the machine load (``os.getloadavg``) and a check
-that our counts equal FlowKit's.
+that our counts equal FlowKit's, and the CPU cores the Dask workers actually received
+(worker CPU seconds / wall seconds): on a shared machine the 1→2 speedup is bounded by it.
 
     python bench/flow.py                      # 10M events (~154 copies)
     python bench/flow.py --events 1000000     # quicker
@@ -81,24 +82,32 @@ def run_ours(tpl: flow.Template):  # noqa: ANN201
     return one
 
 
-def run_dask(files: list[Path], tpl: flow.Template, n_workers: int) -> float:
-    from dask.distributed import LocalCluster
+def _worker_cpu() -> float:
+    import psutil
 
-    with LocalCluster(
+    t = psutil.Process().cpu_times()
+    return t.user + t.system
+
+
+def run_dask(files: list[Path], tpl: flow.Template, n_workers: int) -> tuple[float, float]:
+    """Wall time of the batch, and the CPU cores its workers actually got (CPU s / wall s)."""
+    from dask.distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
         n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
-        from dask.distributed import Client
-
-        with Client(cluster) as client:  # warm every worker: imports + one file each
-            client.wait_for_workers(n_workers)
-            client.run(lambda: __import__("immunome.assays.flow"))
+    )
+    with cluster, Client(cluster) as client:
+        client.wait_for_workers(n_workers)  # warm every worker: imports + one file each
+        client.run(lambda: __import__("immunome.assays.flow"))
         process_batch(files[:n_workers], template=tpl, scheduler=cluster.scheduler_address)
+        cpu0 = sum(client.run(_worker_cpu).values())
         t = time.perf_counter()
         res = process_batch(files, template=tpl, scheduler=cluster.scheduler_address)
         dt = time.perf_counter() - t
+        cpu = sum(client.run(_worker_cpu).values()) - cpu0
     if res.failures:
         raise SystemExit(f"dask run failed: {res.failures[:3]}")
-    return dt
+    return dt, cpu / dt
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -137,10 +146,12 @@ def main(argv: list[str] | None = None) -> dict:
         out["ratio_vs_flowkit"] = fk_t / our_t
         out["ratio_full_vs_flowkit"] = fk_t / full_t
         if not a.skip_dask:
-            d1 = run_dask(files, tpl, 1)
-            d2 = run_dask(files, tpl, 2)
+            d1, cores1 = run_dask(files, tpl, 1)
+            d2, cores2 = run_dask(files, tpl, 2)
             out["events_per_s"].update({"dask_1": total / d1, "dask_2": total / d2})
             out["dask_speedup_2_vs_1"] = d1 / d2
+            # CPU the workers actually got: on a loaded machine 2 workers may not get 2 cores
+            out["dask_cores_used"] = {"dask_1": cores1, "dask_2": cores2}
     out["loadavg_end"] = os.getloadavg()
     out["targets"] = {"ratio_vs_flowkit": 1.0, "dask_speedup_2_vs_1": 1.6}
     json.dump(out, sys.stdout, indent=2)

@@ -2,94 +2,44 @@
 
 from __future__ import annotations
 
-import socket
-import sys
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from _bundles import people, write_bundle  # noqa: E402
-
-MAX_UPLOAD = 2 * 1024 * 1024
-SITES = {  # site: (female, male) — SITEA's 3 women and SITEC's 1 man are small cells
-    "SITEA": (3, 30),
-    "SITEB": (20, 25),
-    "SITEC": (12, 1),
-}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def build_store(root: Path) -> Path:
-    """Submit one bundle per site, cut a release, derive a ``harmonized`` layer."""
-    import immunome
-
-    store_path = root / "store"
-    store = immunome.open(store_path)
-    for i, (site, (f, m)) in enumerate(SITES.items()):
-        b = write_bundle(
-            root / "bundles" / site,
-            site=site,
-            rows=people(site, female=f, male=m, seed=i),
-            seed=i,
-            shift=5.0 * i,
-        )
-        store.submit(b)
-    store.create_release(label="v1")
-    raw = store.release("latest").tidy(layer="raw")
-    harmonized = raw.assign(value=raw["value"] * 0.9 + 1.0)
-    store.derive_release(
-        parent="latest",
-        layers={"harmonized": harmonized},
-        provenance={"stage": "harmonize", "method": "test-shift"},
-    )
-    return store_path
-
-
-class LiveServer:
-    """uvicorn running ``create_app(store)`` in a background thread."""
-
-    def __init__(self, store_path: Path, *, max_upload: int = MAX_UPLOAD):
-        import uvicorn
-
-        from immunome.api import create_app
-
-        self.store_path = store_path
-        self.app = create_app(store_path, max_upload_bytes=max_upload)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        cfg = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False
-        )
-        self.server = uvicorn.Server(cfg)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+from .api_support import LiveServer, build_store
 
 
 @pytest.fixture(scope="session")
 def store_path(tmp_path_factory) -> Path:
     return build_store(tmp_path_factory.mktemp("api"))
+
+
+@pytest.fixture(scope="session")
+def model_name(store_path) -> str:
+    """A small immune-age model trained and saved through the public ``immunome.models`` API."""
+    import immunome
+    from immunome.models import save_model, train
+
+    cohort = immunome.open(store_path).release("latest")
+    spec = {
+        "task": "immune_age",
+        "name": "test-age",
+        "candidates": {"ridge": {"kind": "ridge", "alpha": 1.0}},
+    }
+    [model] = train(cohort, spec=spec)
+    save_model(model, store_path)
+    return model.name
+
+
+@pytest.fixture(scope="session")
+def prediction_csv(tmp_path_factory) -> Path:
+    """Five rows with the model's input features (CyTOF % of live PBMC)."""
+    f = tmp_path_factory.mktemp("predict") / "rows.csv"
+    rows = ["participant_id,t_cell,cd4_t_cell,b_cell,nk_cell,monocyte"]
+    rows += [f"X{i},{50 + i},{30 + i},{8 + i / 2},{10 + i},{15 + i}" for i in range(5)]
+    f.write_text("\n".join(rows) + "\n")
+    return f
 
 
 @pytest.fixture(scope="session")
@@ -130,7 +80,3 @@ def server(store_path, tokens) -> LiveServer:
 def client(server) -> httpx.Client:
     with httpx.Client(base_url=server.url, timeout=60) as c:
         yield c
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}

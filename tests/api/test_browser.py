@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from _bundles import people, write_bundle, zip_dir
+
+from .api_bundles import people, write_bundle, zip_dir
 
 pytestmark = pytest.mark.browser
 CHROMIUM_ARGS = [
@@ -21,7 +22,9 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
         yield b
         b.close()
 
@@ -31,7 +34,10 @@ def page(browser, server, tmp_path):
     ctx = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
     pg = ctx.new_page()
     problems: list[str] = []
-    pg.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    pg.on(
+        "console",
+        lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
+    )
     pg.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     pg.problems = problems
     pg.shots = tmp_path
@@ -71,7 +77,9 @@ def test_every_page_renders(page, client):
 
 
 def test_submission_page_shows_validation_report(page, tokens, tmp_path):
-    bad = write_bundle(tmp_path / "bad", site="SITEB", rows=people("BRW", female=5, male=5, seed=9), seed=9)
+    bad = write_bundle(
+        tmp_path / "bad", site="SITEB", rows=people("BRW", female=5, male=5, seed=9), seed=9
+    )
     lines = (bad / "samples.csv").read_text().splitlines()
     lines[3] = lines[3].replace(",0,", ",zero,")
     (bad / "samples.csv").write_text("\n".join(lines) + "\n")
@@ -86,8 +94,12 @@ def test_submission_page_shows_validation_report(page, tokens, tmp_path):
     assert "samples.csv" in row and "day" in row and "4" in row
     page.screenshot(path=str(page.shots / "submit-invalid.png"), full_page=True)
 
-    good = zip_dir(write_bundle(tmp_path / "good", site="SITEB", rows=people("BRW", female=5, male=5, seed=9),
-                                seed=9), tmp_path / "good.zip")
+    good = zip_dir(
+        write_bundle(
+            tmp_path / "good", site="SITEB", rows=people("BRW", female=5, male=5, seed=9), seed=9
+        ),
+        tmp_path / "good.zip",
+    )
     page.fill("#token", tokens["submitter_b"])
     page.set_input_files("#bundle", str(good))
     page.check("#action-submit")
@@ -105,7 +117,7 @@ def test_prediction_page_upload(page, model_name, tmp_path, prediction_csv):
     page.click("#predict-submit")
     page.wait_for_selector("#predictions")
     n = page.locator("#predictions tbody tr").count()
-    assert n == sum(1 for _ in open(prediction_csv)) - 1
+    assert n == len(prediction_csv.read_text().splitlines()) - 1
     assert page.locator("#prediction-chart svg rect").count() > 0
     page.screenshot(path=str(page.shots / "predict.png"), full_page=True)
     visit(page, f"/models/{model_name}", "model-card")

@@ -11,7 +11,8 @@ import time
 
 import httpx
 import pytest
-from conftest import free_port
+
+from .api_support import free_port
 
 IMMUNOME = [sys.executable, "-m", "immunome"]
 
@@ -33,13 +34,19 @@ def test_users_lifecycle_and_serve(tmp_path):
     assert r.returncode == 1 and "allowed: public, researcher, submitter, admin" in r.stderr
     token = run("users", "token", "ada", "--store", str(store)).stdout.strip()
     assert token.startswith("imm_")
-    users = [json.loads(line) for line in run("users", "list", "--store", str(store)).stdout.splitlines()]
+    users = [
+        json.loads(line) for line in run("users", "list", "--store", str(store)).stdout.splitlines()
+    ]
     assert users[0]["name"] == "ada" and users[0]["active_tokens"] == 1
 
     port = free_port()
-    proc = subprocess.Popen([*IMMUNOME, "serve", "--store", str(store), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [*IMMUNOME, "serve", "--store", str(store), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60

@@ -3,19 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import auth
 
-
-def assert_error(r, status: int, code: str) -> dict:
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert set(body) == {"error"}
-    err = body["error"]
-    assert set(err) == {"code", "message", "details", "request_id"}
-    assert err["code"] == code
-    assert err["request_id"] == r.headers["x-request-id"]
-    assert err["message"]
-    return err
+from .api_support import assert_error, auth
 
 
 def test_success_envelope_and_request_id(client):
@@ -78,6 +67,19 @@ def test_413_oversized_body(client):
         413,
         "payload_too_large",
     )
+
+
+def test_413_streamed_body_without_length(client):
+    def chunks():
+        for _ in range(50):
+            yield b"a,b\n" * 16384
+
+    r = client.post(
+        "/api/v1/models/any/predict/csv",
+        content=chunks(),
+        headers={"content-type": "multipart/form-data; boundary=xyz"},
+    )
+    assert_error(r, 413, "payload_too_large")
 
 
 def test_pagination(client, tokens):

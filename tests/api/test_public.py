@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import LiveServer, build_store
-from test_envelope import assert_error
+
+from .api_support import LiveServer, assert_error, build_store
 
 
 def test_releases_list_and_show(client):
@@ -19,7 +19,9 @@ def test_releases_list_and_show(client):
     assert client.get("/api/v1/releases/v1").json()["data"]["release_id"] == parent["release_id"]
     assert client.get("/api/v1/releases/latest").json()["data"]["release_id"] == child["release_id"]
     prefix = child["release_id"][:8]
-    assert client.get(f"/api/v1/releases/{prefix}").json()["data"]["release_id"] == child["release_id"]
+    assert (
+        client.get(f"/api/v1/releases/{prefix}").json()["data"]["release_id"] == child["release_id"]
+    )
 
 
 def test_summary_by_site_and_sex(client):
@@ -31,9 +33,14 @@ def test_summary_by_site_and_sex(client):
     assert cells[("SITEC", "male")]["reason"] == "small"
     assert cells[("SITEB", "female")]["n"] == 20
     assert d["suppressed"] == 4 and d["k"] == 5
-    assert_error(client.get("/api/v1/releases/latest/summary?by=site&by=sex&by=age_band"), 422,
-                 "validation_error")
-    assert_error(client.get("/api/v1/releases/latest/summary?by=site&by=site"), 422, "validation_error")
+    assert_error(
+        client.get("/api/v1/releases/latest/summary?by=site&by=sex&by=age_band"),
+        422,
+        "validation_error",
+    )
+    assert_error(
+        client.get("/api/v1/releases/latest/summary?by=site&by=site"), 422, "validation_error"
+    )
 
 
 @pytest.mark.parametrize("dim", ["site", "sex", "age_band", "ancestry"])
@@ -59,11 +66,15 @@ def test_distribution_raw_and_harmonized(client):
     har = client.get(base + "&layer=harmonized").json()["data"]
     rr = {r["site"]: r for r in raw["rows"]}
     hh = {r["site"]: r for r in har["rows"]}
-    assert rr["SITEB"]["n"] == 45 and rr["SITEB"]["q25"] <= rr["SITEB"]["median"] <= rr["SITEB"]["q75"]
+    assert (
+        rr["SITEB"]["n"] == 45 and rr["SITEB"]["q25"] <= rr["SITEB"]["median"] <= rr["SITEB"]["q75"]
+    )
     assert hh["SITEB"]["mean"] == pytest.approx(rr["SITEB"]["mean"] * 0.9 + 1.0, rel=1e-6)
     assert_error(client.get(base + "&layer=nope"), 404, "not_found")
     day7 = client.get(base + "&visit=day7").json()["data"]
     assert day7["visit"] == "day7" and {r["site"]: r["n"] for r in day7["rows"]}["SITEB"] == 45
+    err = assert_error(client.get(base + "&visit=day999"), 404, "not_found")
+    assert err["details"]["allowed"] == ["baseline", "day7"]
 
 
 def test_public_datasheet_has_coverage_and_suppression(client):

@@ -7,8 +7,9 @@ import re
 
 import numpy as np
 import pytest
-from conftest import auth
 from scipy.optimize import linprog
+
+from .api_support import auth
 
 PSEUDONYM = re.compile(r"\b[PS][0-9a-f]{16}\b")
 NASTY = [
@@ -226,3 +227,18 @@ def test_feature_means_of_hidden_cells_cannot_be_differenced(client):
             f"site {site}: a lone hidden mean is derivable"
         )
     assert any(r["n"] for r in one["rows"])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/features?q=<script>alert(1)</script>",
+        "/features?assay=<script>alert(1)</script>",
+        "/releases/<script>alert(1)<%2Fscript>",
+        "/features/cytof_pbmc/t_cell?by=<script>alert(1)</script>",
+    ],
+)
+def test_portal_escapes_reflected_input(client, url):
+    r = client.get(url)
+    assert r.status_code < 500
+    assert "<script>alert(1)" not in r.text

@@ -6,9 +6,9 @@ import io
 import zipfile
 
 import pytest
-from _bundles import people, write_bundle, zip_dir
-from conftest import auth
-from test_envelope import assert_error
+
+from .api_bundles import people, write_bundle, zip_dir
+from .api_support import assert_error, auth
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import auth
-from test_envelope import assert_error
+
+from .api_support import assert_error, auth
 
 PARTICIPANT_LEVEL = [
     "/api/v1/releases/latest/participants",

@@ -10,13 +10,14 @@ import json
 
 import pytest
 
+from immunome.errors import ConfoundingWarning
 from immunome.harmonize import build_report, harmonize_frame
 
 
 @pytest.fixture(scope="module")
 def cytof_report(cytof, cytof_10kip_normalized, tmp_path_factory):
     out = tmp_path_factory.mktemp("cytof_report")
-    with pytest.warns(Warning):
+    with pytest.warns(ConfoundingWarning, match="SDY472"):
         h = harmonize_frame(
             cytof.X, cytof.site, cytof.cov, scale="logit", participants=cytof.participants
         )
@@ -70,11 +71,10 @@ def test_cytof_report_shows_10kip_normalized_side_by_side(cytof_report):
 
 
 @pytest.mark.slow
-def test_flow_pbmc_where_coverage_allows(flow_pbmc, tmp_path):
+def test_flow_pbmc_where_coverage_allows(flow_pbmc, tmp_path, no_warnings):
     """Flow PBMC: 4 studies, features at 2–4 of them; sex 'Unknown' treated as missing."""
     raw, norm = flow_pbmc
-    with pytest.warns(Warning):
-        h = harmonize_frame(raw.X, raw.site, raw.cov, scale="logit", participants=raw.participants)
+    h = harmonize_frame(raw.X, raw.site, raw.cov, scale="logit", participants=raw.participants)
     rep = build_report(
         {"formatted": raw.X, "harmonized": h.data, "10kip_normalized": norm.X},
         raw.site,
@@ -91,6 +91,9 @@ def test_flow_pbmc_where_coverage_allows(flow_pbmc, tmp_path):
     assert "10kip_normalized" in rep.comparison
     single = {f.feature for f in h.flags if f.rule == "single_site"}
     assert "B_cells" in single  # measured at one study only: nothing to harmonise
+    assert (h.data["B_cells"].dropna() == raw.X["B_cells"].dropna()).all()
+    missing = [f for f in h.flags if f.rule == "missing_covariates"]
+    assert missing and "1 sample(s)" in missing[0].message  # the one sex 'Unknown' row
 
 
 @pytest.mark.slow

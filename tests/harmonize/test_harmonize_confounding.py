@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 from harmonize_synth import make_sites
 
 from immunome.errors import ConfoundingWarning, HarmonizeError
-from immunome.harmonize import build_report, combat, detect_confounding, harmonize_frame
+from immunome.harmonize import (
+    apply_frame,
+    build_report,
+    combat,
+    detect_confounding,
+    harmonize_frame,
+)
 
 
 @pytest.fixture
@@ -79,7 +87,15 @@ def test_categorical_confounding_detected():
     sex = pd.Series(["Male"] * 10 + ["Female"] * 20)
     t = detect_confounding(site, pd.DataFrame({"sex": sex}))
     assert t.loc[t.confounded, "site"].tolist() == ["A"]
-    assert "100% of all 'Male' samples come from A" in t.loc[t.confounded, "detail"].iloc[0]
+    assert (
+        "'Male' is 100% of its samples and 0% of the other sites'"
+        in t.loc[t.confounded, "detail"].iloc[0]
+    )
+    one_site = detect_confounding(pd.Series(["A"] * 5), pd.DataFrame({"sex": ["Male"] * 5}))
+    assert one_site.empty
+    big = pd.Series(["A"] * 90 + ["B"] * 10)  # a big site with both sexes is not confounded
+    t = detect_confounding(big, pd.DataFrame({"sex": ["Female", "Male"] * 50}))
+    assert not t.confounded.any()
 
 
 def test_real_10kip_children_and_young_sites_are_named(cytof):
@@ -96,3 +112,25 @@ def test_real_10kip_children_and_young_sites_are_named(cytof):
     detail = next(x.message for x in h.flags if x.rule == "confounded_site" and x.site == "SDY472")
     assert "age at SDY472: 10.37–17.76" in detail
     assert np.isfinite(h.affected.shift_sd).all()
+
+
+def test_frozen_apply_names_a_new_confounded_site(kids_site):
+    """A children-only site joining later is checked against the fitted sites' age summary."""
+    f = kids_site
+    old = f.site != "kids"
+    h = harmonize_frame(f.X[old], f.site[old], f.cov[old])
+    kids = f.site[~old]
+    assert h.model.covariate_reference["age"]["percentiles"][0] >= 20
+    with pytest.warns(ConfoundingWarning, match="kids"):
+        res = apply_frame(h.estimates_json(), f.X, f.site, f.cov)
+    assert [x.site for x in res.flags if x.rule == "confounded_site"] == ["kids"]
+    assert {x.feature for x in res.flags if x.rule == "confounded_feature"} == set(f.X.columns)
+    assert res.data[old].equals(h.data)  # existing sites untouched, flags or not
+    with pytest.warns(ConfoundingWarning):
+        skipped = apply_frame(h.estimates_json(), f.X, f.site, f.cov, on_confounded="skip")
+    assert skipped.data.loc[kids.index].equals(f.X.loc[kids.index])
+    adults = make_sites(n_per_site={"adultsC": 30}, seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConfoundingWarning)
+        ok = apply_frame(h.estimates_json(), adults.X, adults.site, adults.cov)
+    assert not [x for x in ok.flags if x.rule.startswith("confounded")]

@@ -163,3 +163,14 @@ def test_store_written_by_format_v1_stays_readable(tmp_path, monkeypatch):
         6,
     )
     assert store.submit(example_bundle_path()).status == "unchanged"
+
+
+def test_raw_ids_never_reach_a_release_either(tmp_path: Path):
+    store = open_store(tmp_path / "s")
+    store.submit(example_bundle_path())
+    info = store.create_release()
+    files = [p for p in Path(info.path).rglob("*") if p.is_file()]
+    assert files
+    blob = b"".join(p.read_bytes() for p in files)
+    for raw in (b"EX-001", b"EX-006-D7", b"EX-0"):
+        assert raw not in blob

@@ -15,12 +15,14 @@ def synthetic_cohort(n: int = 90, *, seed: int = 0, sites: int = 3) -> pd.DataFr
     """Participants with age, site, sex and CyTOF-like % features that drift with age."""
     rng = np.random.default_rng(seed)
     age = rng.uniform(18, 90, n)
-    df = pd.DataFrame({
-        "participant_id": [f"p{i:03d}" for i in range(n)],
-        "site": np.repeat([f"S{k}" for k in range(sites)], int(np.ceil(n / sites)))[:n],
-        "sex": rng.choice(["female", "male"], n),
-        "age": age,
-    })
+    df = pd.DataFrame(
+        {
+            "participant_id": [f"p{i:03d}" for i in range(n)],
+            "site": np.repeat([f"S{k}" for k in range(sites)], int(np.ceil(n / sites)))[:n],
+            "sex": rng.choice(["female", "male"], n),
+            "age": age,
+        }
+    )
     df["t_cell"] = np.clip(60 - 0.1 * age + rng.normal(0, 5, n), 5, None)
     df["cd8_t_cell"] = np.clip(0.3 * df["t_cell"] + rng.normal(0, 2, n), 1, None)
     df["cd4_t_cell"] = np.clip(df["t_cell"] - df["cd8_t_cell"] - 3, 1, None)
@@ -46,11 +48,26 @@ def cohort_df() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
+def inputs(cohort_df) -> pd.DataFrame:
+    """Prediction input: participant id + model features only (no unused columns)."""
+    return cohort_df[["participant_id", *FEATURES]]
+
+
+@pytest.fixture(scope="session")
 def ridge_model(cohort_df):
     X = cohort_df[FEATURES]
     y = cohort_df["age"].to_numpy()
-    return fit_model(X, y, spec={"kind": "ridge", "alpha": 1.0}, name="age-ridge", conformal_residuals=np.full(10, 5.0),
-                     id_column="participant_id", release_id="r-test", assay="cytof_pbmc", layer="raw")
+    return fit_model(
+        X,
+        y,
+        spec={"kind": "ridge", "alpha": 1.0},
+        name="age-ridge",
+        conformal_residuals=np.full(10, 5.0),
+        id_column="participant_id",
+        release_id="r-test",
+        assay="cytof_pbmc",
+        layer="raw",
+    )
 
 
 @pytest.fixture()

@@ -19,8 +19,13 @@ def tenkip(require_data) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def model(tenkip):
     feats = list(tenkip.columns[5:])
-    return train_immune_age(tenkip[feats], tenkip["age"].to_numpy(), groups=tenkip["study_accession"].to_numpy(),
-                            meta=tenkip.rename(columns={"gender": "sex"}), context={"release_id": "r-10kip-files"})
+    return train_immune_age(
+        tenkip[feats],
+        tenkip["age"].to_numpy(),
+        groups=tenkip["study_accession"].to_numpy(),
+        meta=tenkip.rename(columns={"gender": "sex"}),
+        context={"release_id": "r-10kip-files"},
+    )
 
 
 def test_chosen_model_beats_ridge_on_log_features(model):
@@ -59,7 +64,10 @@ def test_card_reports_sites_subgroups_and_gap(model):
 
 def test_saved_model_predicts_new_csv(model, tenkip, tmp_path):
     folder = save_model(model, tmp_path)
-    assert "Leave" in (folder / "card.md").read_text() or "leave-one-site-out" in (folder / "card.md").read_text()
+    assert (
+        "Leave" in (folder / "card.md").read_text()
+        or "leave-one-site-out" in (folder / "card.md").read_text()
+    )
     csv = tmp_path / "new.csv"
     tenkip.head(20).rename(columns={"subject_accession": "participant_id"}).to_csv(csv, index=False)
     import warnings

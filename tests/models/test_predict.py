@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -38,8 +39,13 @@ def test_non_numeric_value_is_an_error(ridge_model, cohort_df):
 
 
 def test_imputation_policy_lists_imputed_columns(cohort_df, features):
-    m = fit_model(cohort_df[features], cohort_df["age"].to_numpy(), spec={"kind": "ridge"}, name="imp",
-                  imputation="median")
+    m = fit_model(
+        cohort_df[features],
+        cohort_df["age"].to_numpy(),
+        spec={"kind": "ridge"},
+        name="imp",
+        imputation="median",
+    )
     new = cohort_df[["participant_id", *features]].drop(columns=["nk_cell"]).head(4)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutOfDistributionWarning)
@@ -79,7 +85,9 @@ def test_two_cli_predict_runs_are_identical(saved_model, cohort_df, features, tm
     outs = []
     for k in range(2):
         out = tmp_path / f"pred{k}.tsv"
-        r = CliRunner().invoke(app, ["model", "predict", str(saved_model), str(csv), "--out", str(out)])
+        r = CliRunner().invoke(
+            app, ["model", "predict", str(saved_model), str(csv), "--out", str(out)]
+        )
         assert r.exit_code == 0, r.output
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
@@ -87,17 +95,46 @@ def test_two_cli_predict_runs_are_identical(saved_model, cohort_df, features, tm
 
 
 def test_two_trainings_give_identical_artifacts(tmp_path, cohort_df, features):
-    spec = {"kind": "ensemble", "members": [{"kind": "svr"}, {"kind": "lightgbm", "n_estimators": 30},
-                                            {"kind": "elasticnet"}]}
-    folders = [save_model(fit_model(cohort_df[features], cohort_df["age"].to_numpy(), spec=spec, name="det"),
-                          tmp_path / f"r{k}") for k in range(2)]
+    spec = {
+        "kind": "ensemble",
+        "members": [
+            {"kind": "svr"},
+            {"kind": "lightgbm", "n_estimators": 30},
+            {"kind": "elasticnet"},
+        ],
+    }
+    folders = [
+        save_model(
+            fit_model(cohort_df[features], cohort_df["age"].to_numpy(), spec=spec, name="det"),
+            tmp_path / f"r{k}",
+        )
+        for k in range(2)
+    ]
     for f in ("estimator.json", "m1_lightgbm.txt", "schema.json"):
         assert (folders[0] / f).read_bytes() == (folders[1] / f).read_bytes()
 
 
 def test_unknown_category_is_an_error(cohort_df, features):
-    m = fit_model(cohort_df[[*features, "sex"]], cohort_df["age"].to_numpy(), spec={"kind": "ridge"}, name="c",
-                  categories={"sex": ["female", "male"]})
+    m = fit_model(
+        cohort_df[[*features, "sex"]],
+        cohort_df["age"].to_numpy(),
+        spec={"kind": "ridge"},
+        name="c",
+        categories={"sex": ["female", "male"]},
+    )
     df = cohort_df[[*features, "sex"]].head(3).assign(sex=["female", "male", "other"])
     with pytest.raises(SchemaMismatchError, match="'sex'.*other"):
         m.predict(df)
+
+
+def test_cli_show_and_evaluate_on_labelled_csv(saved_model, cohort_df, features, tmp_path):
+    csv = tmp_path / "labelled.csv"
+    cohort_df[["participant_id", "age", *features]].to_csv(csv, index=False)
+    r = CliRunner().invoke(
+        app, ["model", "evaluate", str(saved_model), str(csv), "--target", "age"]
+    )
+    assert r.exit_code == 0, r.output
+    metrics = json.loads(r.output[r.output.index("{") :])
+    assert metrics["n"] == len(cohort_df) and metrics["mae"] < 15 and "coverage" in metrics
+    r = CliRunner().invoke(app, ["model", "show", str(saved_model), "--format", "json"])
+    assert r.exit_code == 0 and json.loads(r.output) == load_model(saved_model).card

@@ -14,14 +14,19 @@ from immunome.errors import ModelError
 from immunome.models import fit_model, list_models, load_model, save_model
 
 
-def test_roundtrip_predicts_identically(saved_model, ridge_model, cohort_df):
+def test_roundtrip_predicts_identically(saved_model, ridge_model, inputs):
     loaded = load_model(saved_model)
-    a = ridge_model.predict(cohort_df)
-    b = loaded.predict(cohort_df)
+    a = ridge_model.predict(inputs)
+    b = loaded.predict(inputs)
     pd.testing.assert_frame_equal(a, b)
     assert loaded.schema["release_id"] == "r-test"
-    assert {p.name for p in saved_model.iterdir()} == {"manifest.json", "estimator.json", "schema.json", "card.json",
-                                                       "card.md"}
+    assert {p.name for p in saved_model.iterdir()} == {
+        "manifest.json",
+        "estimator.json",
+        "schema.json",
+        "card.json",
+        "card.md",
+    }
 
 
 def test_versions_increment_and_list(tmp_path, ridge_model):
@@ -51,11 +56,15 @@ def test_tampered_artifact_is_refused(saved_model):
         load_model(saved_model)
 
 
-def test_lightgbm_text_is_hashed_too(tmp_path, cohort_df, features):
-    m = fit_model(cohort_df[features], cohort_df["age"].to_numpy(), spec={"kind": "lightgbm", "n_estimators": 20},
-                  name="gbm")
+def test_lightgbm_text_is_hashed_too(tmp_path, cohort_df, features, inputs):
+    m = fit_model(
+        cohort_df[features],
+        cohort_df["age"].to_numpy(),
+        spec={"kind": "lightgbm", "n_estimators": 20},
+        name="gbm",
+    )
     folder = save_model(m, tmp_path)
-    pd.testing.assert_frame_equal(load_model(folder).predict(cohort_df), m.predict(cohort_df))
+    pd.testing.assert_frame_equal(load_model(folder).predict(inputs), m.predict(inputs))
     txt = folder / "lightgbm.txt"
     txt.write_text(txt.read_text().replace("tree", "tree ", 1))
     with pytest.raises(ModelError, match="lightgbm.txt: sha256 mismatch"):
@@ -95,12 +104,23 @@ def test_manifest_file_names_are_restricted(saved_model):
         load_model(saved_model)
 
 
-def test_every_estimator_kind_roundtrips(tmp_path, cohort_df, features):
+def test_every_estimator_kind_roundtrips(tmp_path, cohort_df, features, inputs):
     y = cohort_df["age"].to_numpy()
-    specs = [{"kind": "mean"}, {"kind": "ridge"}, {"kind": "elasticnet"}, {"kind": "lasso"}, {"kind": "kdm"},
-             {"kind": "svr"}, {"kind": "ensemble", "members": [{"kind": "ridge"}, {"kind": "lightgbm",
-                                                                                   "n_estimators": 10}]}]
+    specs = [
+        {"kind": "mean"},
+        {"kind": "ridge"},
+        {"kind": "elasticnet"},
+        {"kind": "lasso"},
+        {"kind": "kdm"},
+        {"kind": "svr"},
+        {
+            "kind": "ensemble",
+            "members": [{"kind": "ridge"}, {"kind": "lightgbm", "n_estimators": 10}],
+        },
+    ]
     for i, spec in enumerate(specs):
         m = fit_model(cohort_df[features], y, spec=spec, name=f"m{i}")
         loaded = load_model(save_model(m, tmp_path))
-        np.testing.assert_allclose(loaded.predict(cohort_df)["prediction"], m.predict(cohort_df)["prediction"])
+        np.testing.assert_allclose(
+            loaded.predict(inputs)["prediction"], m.predict(inputs)["prediction"]
+        )

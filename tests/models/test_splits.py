@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from immunome.errors import ModelError
-from immunome.models import Split, check_splits, cross_predict, evaluate_candidates, kfold_splits, loso_splits
+from immunome.models import (
+    Split,
+    check_splits,
+    cross_predict,
+    evaluate_candidates,
+    kfold_splits,
+    loso_splits,
+)
 from immunome.models._immune_age import conformal_oof
 
 
@@ -57,7 +64,9 @@ def test_leaky_split_is_refused():
     with pytest.raises(ModelError, match="leaks 1 training rows"):
         check_splits(bad, 4)
     with pytest.raises(ModelError, match="more than one split"):
-        check_splits([Split("a", np.array([0]), np.array([1])), Split("b", np.array([0]), np.array([1]))], 2)
+        check_splits(
+            [Split("a", np.array([0]), np.array([1])), Split("b", np.array([0]), np.array([1]))], 2
+        )
 
 
 def test_conformal_calibration_uses_training_rows_only(monkeypatch):
@@ -73,14 +82,18 @@ def test_conformal_calibration_uses_training_rows_only(monkeypatch):
     # 4 inner fits + 1 outer fit per split, in order: none may contain that split's test rows
     per = len(_Spy.fits) // len(splits)
     for k, s in enumerate(splits):
-        for seen in _Spy.fits[k * per:(k + 1) * per]:
+        for seen in _Spy.fits[k * per : (k + 1) * per]:
             assert not seen & set(s.test.tolist())
 
 
 def test_evaluate_candidates_scores_out_of_fold(make_cohort, features):
     df = make_cohort(60)
-    res = evaluate_candidates(df[features], df["age"].to_numpy(), groups=df["site"].to_numpy(),
-                              candidates={"ridge": {"kind": "ridge"}})
+    res = evaluate_candidates(
+        df[features],
+        df["age"].to_numpy(),
+        groups=df["site"].to_numpy(),
+        candidates={"ridge": {"kind": "ridge"}},
+    )
     # a model that could see its test rows would fit the synthetic data almost perfectly
     assert res["loso"]["ridge"]["n"] == 60
     assert res["loso"]["training_mean"]["mae"] > res["loso"]["ridge"]["mae"]

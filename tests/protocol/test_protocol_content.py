@@ -9,9 +9,21 @@ import pytest
 from immunome.protocol import load_protocol
 
 NEEDED = [
-    "cytof_pbmc", "flow_pbmc", "flow_whole_blood", "cbc", "multiplex_cytokines", "elisa", "hai_titer",
-    "neutralization_titer", "clinical_chemistry", "lipid_panel", "antibody_titer_mfi", "olink", "rnaseq",
-    "questionnaire", "hla_genotype",
+    "cytof_pbmc",
+    "flow_pbmc",
+    "flow_whole_blood",
+    "cbc",
+    "multiplex_cytokines",
+    "elisa",
+    "hai_titer",
+    "neutralization_titer",
+    "clinical_chemistry",
+    "lipid_panel",
+    "antibody_titer_mfi",
+    "olink",
+    "rnaseq",
+    "questionnaire",
+    "hla_genotype",
 ]
 SNAKE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")
 
@@ -26,8 +38,12 @@ def test_every_needed_assay_is_declared(proto):
 
 
 def test_feature_ids_are_snake_case_except_ensembl(proto):
-    bad = [(a.id, f.id) for a in proto.assays for f in a.features
-           if not SNAKE.match(f.id) and not (a.id == "rnaseq" and f.id.startswith("ENSG"))]
+    bad = [
+        (a.id, f.id)
+        for a in proto.assays
+        for f in a.features
+        if not SNAKE.match(f.id) and not (a.id == "rnaseq" and f.id.startswith("ENSG"))
+    ]
     assert bad == []
 
 
@@ -48,10 +64,17 @@ def test_frequency_features_name_population_and_denominator(proto):
             assert f.unit == "%"
 
 
-@pytest.mark.parametrize(("pop", "cl"), [
-    ("cd4_t_cell", "CL:0000624"), ("b_cell", "CL:0000236"), ("nk_cell", "CL:0000623"),
-    ("monocyte", "CL:0000576"), ("treg", "CL:0000815"), ("plasmablast", "CL:0000980"),
-])
+@pytest.mark.parametrize(
+    ("pop", "cl"),
+    [
+        ("cd4_t_cell", "CL:0000624"),
+        ("b_cell", "CL:0000236"),
+        ("nk_cell", "CL:0000623"),
+        ("monocyte", "CL:0000576"),
+        ("treg", "CL:0000815"),
+        ("plasmablast", "CL:0000980"),
+    ],
+)
 def test_cell_ontology_terms(proto, pop, cl):
     assert proto.population(pop).ontology == cl
 
@@ -65,8 +88,10 @@ def test_10kip_and_cmipb_cytof_names_map_to_one_feature(proto):
 
 def test_aliases_cover_normalized_file_variants(proto):
     assert proto.assay("hai_titer").feature("A.California.7.2009") is not None
-    assert proto.assay("neutralization_titer").feature("A.California.7.2009").id == \
-        proto.assay("neutralization_titer").feature("A/California/7/2009").id
+    assert (
+        proto.assay("neutralization_titer").feature("A.California.7.2009").id
+        == proto.assay("neutralization_titer").feature("A/California/7/2009").id
+    )
     assert proto.assay("elisa").feature("IFN1.").id == proto.assay("elisa").feature("IFN1@").id
 
 
@@ -90,8 +115,13 @@ def test_every_10kip_measurement_column_is_declared(proto, require_data):
         if spec.layout == "hla":
             continue
         cols = read_10kip_table(require_data(f"10kip/{spec.path}")).data.columns
-        missing = [c for c in cols if c not in (*DEMOGRAPHICS, "_line") and c not in free_text
-                   and not any(proto.assay(a).feature(c) for a in spec.assays)]
+        missing = [
+            c
+            for c in cols
+            if c not in (*DEMOGRAPHICS, "_line")
+            and c not in free_text
+            and not any(proto.assay(a).feature(c) for a in spec.assays)
+        ]
         assert missing == [], spec.key
 
 

@@ -64,7 +64,9 @@ def test_unknown_unit_names_feature_location_and_allowed(v1_copy: Path):
 def test_unknown_population_and_yaml_syntax(v1_copy: Path):
     f = v1_copy / "assays" / "flow_whole_blood.yaml"
     f.write_text(f.read_text().replace("denominator: lymphocyte", "denominator: lymphocytez", 1))
-    with pytest.raises(ProtocolError, match=r"flow_whole_blood\.yaml:\d+:\d+: .*unknown population lymphocytez"):
+    with pytest.raises(
+        ProtocolError, match=r"flow_whole_blood\.yaml:\d+:\d+: .*unknown population lymphocytez"
+    ):
         protocol_from_path(v1_copy)
     f.write_text("assays: [\n  - id: x\n")
     with pytest.raises(ProtocolError, match=r"flow_whole_blood\.yaml:\d+:\d+: invalid YAML"):
@@ -75,7 +77,9 @@ def test_conflicting_population_and_alias_collision(v1_copy: Path):
     (v1_copy / "assays" / "zz_extra.yaml").write_text(
         "populations:\n  - {id: b_cell, label: B, markers: CD20+}\n"
     )
-    with pytest.raises(ProtocolError, match=r"zz_extra\.yaml:2:5: \[population-conflict\].*populations\.yaml"):
+    with pytest.raises(
+        ProtocolError, match=r"zz_extra\.yaml:2:5: \[population-conflict\].*populations\.yaml"
+    ):
         protocol_from_path(v1_copy)
     (v1_copy / "assays" / "zz_extra.yaml").write_text(
         "assays:\n  - id: zz\n    label: z\n    kind: titer\n    technology: t\n    sample_type: s\n"

@@ -8,6 +8,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 import re
 import uuid
 from pathlib import Path
@@ -58,6 +59,7 @@ class _RequestContext:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body:
+                    scope["state"]["body_too_large"] = True
                     raise ApiError(
                         413, "payload_too_large", "request body exceeds the server limit"
                     )
@@ -98,6 +100,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
+        if getattr(request.state, "body_too_large", False):  # a streamed body crossed the limit
+            return error_response(
+                request, 413, "payload_too_large", "request body exceeds the server limit"
+            )
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
         code = codes.get(
             exc.status_code, "bad_request" if exc.status_code < 500 else "internal_error"
@@ -196,14 +202,29 @@ def serve(
     port: int = 8000,
     *,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD,
+    workers: int = 1,
     log_level: str = "info",
 ) -> None:
-    """Serve the API and portal with uvicorn until interrupted.
+    """Serve the API and portal with uvicorn until interrupted (``workers`` > 1: one process each).
 
     Example:
         >>> serve("demo-store", "127.0.0.1", 8000)   # doctest: +SKIP
     """
     import uvicorn
 
-    app = create_app(store_path, max_upload_bytes=max_upload_bytes)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    opts = {"host": host, "port": port, "log_level": log_level, "access_log": False}
+    if workers > 1:
+        os.environ[_ENV_STORE] = str(Path(store_path).resolve())
+        os.environ[_ENV_MAX_UPLOAD] = str(max_upload_bytes)
+        uvicorn.run("immunome.api._app:app_from_env", factory=True, workers=workers, **opts)
+    else:
+        uvicorn.run(create_app(store_path, max_upload_bytes=max_upload_bytes), **opts)
+
+
+_ENV_STORE = "IMMUNOME_SERVE_STORE"
+_ENV_MAX_UPLOAD = "IMMUNOME_SERVE_MAX_UPLOAD"
+
+
+def app_from_env() -> FastAPI:
+    """App factory for multi-worker uvicorn (reads the store path set by :func:`serve`)."""
+    return create_app(os.environ[_ENV_STORE], max_upload_bytes=int(os.environ[_ENV_MAX_UPLOAD]))

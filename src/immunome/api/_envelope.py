@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from fastapi import Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 MAX_PER_PAGE = 500
 
@@ -67,6 +67,19 @@ def ok(request: Request, data: Any, *, status: int = 200, page: dict | None = No
     if page is not None:
         meta["page"] = page
     return _Json({"data": to_jsonable(data), "meta": meta}, status_code=status)
+
+
+def encode_data(data: Any) -> bytes:
+    """Pre-render ``data`` as JSON (for :func:`ok_encoded`; cached per immutable release)."""
+    return json.dumps(
+        to_jsonable(data), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    ).encode()
+
+
+def ok_encoded(request: Request, data: bytes) -> Response:
+    """The success envelope around already-encoded ``data`` (no re-serialisation per request)."""
+    meta = json.dumps({"request_id": request_id(request)}).encode()
+    return Response(b'{"data":' + data + b',"meta":' + meta + b"}", media_type="application/json")
 
 
 def error_response(

@@ -28,6 +28,7 @@ from immunome.api._summary import (
     distribution,
     participant_values,
     public_datasheet,
+    suppress_small_groups,
 )
 from immunome.errors import ImmunomeError
 
@@ -40,11 +41,11 @@ CITATION = (
 _TITLES = {"site": "site", "sex": "sex", "age_band": "age band", "ancestry": "ancestry (race)"}
 
 
-def _page(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+def _page(request: Request, template: str, /, status: int = 200, **ctx: Any) -> HTMLResponse:
     ctx.setdefault("title", "immunome")
     return templates.TemplateResponse(
         request,
-        name,
+        template,
         {"citation": CITATION, "k": request.app.state.k_min, **ctx},
         status_code=status,
     )
@@ -225,8 +226,9 @@ def models(request: Request):
 
 
 def _metric_chart(card: dict) -> Markup | None:
-    metrics = card.get("metrics") or {}
-    flat = {}
+    """Bar chart of the card's headline numbers (errors beside their baselines when present)."""
+    metrics = card.get("metrics") or card.get("headline") or {}
+    flat: dict[str, float] = {}
     if isinstance(metrics, dict):
         for k, v in metrics.items():
             if isinstance(v, int | float) and not isinstance(v, bool):
@@ -239,16 +241,21 @@ def _metric_chart(card: dict) -> Markup | None:
                         if isinstance(vv, int | float) and not isinstance(vv, bool)
                     }
                 )
-    if not flat:
+    errors = {k: v for k, v in flat.items() if "mae" in k.lower()}
+    shown = errors or flat
+    if not shown:
         return None
-    return Markup(_charts.bar_chart(list(flat), list(flat.values()), title="Metrics", fmt="{:.3g}"))
+    title = "Error (MAE) of the model and its baselines" if errors else "Metrics"
+    return Markup(_charts.bar_chart(list(shown), list(shown.values()), title=title, fmt="{:.3g}"))
 
 
 @router.get("/models/{name}", response_class=HTMLResponse)
 def model(request: Request, name: str):
     try:
         _check(name, NAME_PATTERN, "model")
-        card = request.app.state.backend.model_card(name)
+        card = suppress_small_groups(
+            request.app.state.backend.model_card(name), k=request.app.state.k_min
+        )
         return _page(
             request, "model.html", title=name, name=name, card=card, chart=_metric_chart(card)
         )

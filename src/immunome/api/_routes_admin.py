@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from immunome.api._access import Caller
 from immunome.api._auth import require_admin
 from immunome.api._envelope import Page, ok, page_params
+from immunome.api._errors import ApiError
 from immunome.api._params import SITE_PATTERN
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -36,8 +37,6 @@ def users(request: Request, _: Caller = Depends(require_admin)):
 @router.post("/users", summary="Register a user", status_code=201)
 def add_user(request: Request, body: NewUser, caller: Caller = Depends(require_admin)):
     """Register a user (409 if the name exists)."""
-    from immunome.api._errors import ApiError
-
     access = request.app.state.access
     if any(u["name"] == body.name for u in access.users()):
         raise ApiError(409, "conflict", f"user {body.name!r} already exists")
@@ -55,7 +54,10 @@ def add_user(request: Request, body: NewUser, caller: Caller = Depends(require_a
 @router.post("/users/{name}/tokens", summary="Create a token", status_code=201)
 def create_token(request: Request, name: UserName, caller: Caller = Depends(require_admin)):
     """A new API token for ``name``; shown once, stored as sha256."""
-    token = request.app.state.access.create_token(name)
+    access = request.app.state.access
+    if not any(u["name"] == name for u in access.users()):
+        raise ApiError(404, "not_found", f"unknown user {name!r}")
+    token = access.create_token(name)
     request.app.state.audit.append(
         user=caller.name,
         tier=caller.tier,
@@ -73,7 +75,10 @@ def revoke(
     caller: Caller = Depends(require_admin),
 ):
     """Revoke one token by id (effective on the next request)."""
-    n = request.app.state.access.revoke(token_id)
+    access = request.app.state.access
+    if not any(t["token_id"] == token_id and t["revoked_at"] is None for t in access.tokens()):
+        raise ApiError(404, "not_found", f"no live token {token_id!r}")
+    n = access.revoke(token_id)
     request.app.state.audit.append(
         user=caller.name,
         tier=caller.tier,

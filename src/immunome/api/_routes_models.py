@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from immunome.api._envelope import ok
 from immunome.api._errors import ApiError
 from immunome.api._params import ModelName
+from immunome.api._summary import suppress_small_groups
 from immunome.api._uploads import MAX_CSV_ROWS, check_table_upload
 
 router = APIRouter(tags=["models"])
@@ -42,7 +43,8 @@ def list_models(request: Request):
 @router.get("/models/{name}", summary="Model card")
 def model_card(request: Request, name: ModelName):
     """The model card: intended use, training data (release), input schema, metrics, limitations."""
-    return ok(request, request.app.state.backend.model_card(name))
+    card = request.app.state.backend.model_card(name)
+    return ok(request, suppress_small_groups(card, k=request.app.state.k_min))
 
 
 def predict_frame(request: Request, name: str, rows: pd.DataFrame | Path) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 
 from immunome.api._access import Caller
 from immunome.api._auth import check_participant_access, current_caller
-from immunome.api._envelope import Page, ok, page_params
+from immunome.api._envelope import Page, encode_data, ok, ok_encoded, page_params
 from immunome.api._errors import ApiError
 from immunome.api._params import (
     NAME_PATTERN,
@@ -149,12 +149,13 @@ async def summary(request: Request, ref: ReleaseRef, by: By = ["site"]):  # noqa
     dims = parse_by(by)
     cohort = request.app.state.backend.cohort(ref)
     k = request.app.state.k_min
-    data = await _cached_async(
-        request,
-        ("summary", cohort.release_id, tuple(dims)),
-        lambda: counts(cohort.participants, by=dims, k=k),
-    )
-    return ok(request, {"release_id": cohort.release_id, **data})
+
+    def build() -> bytes:
+        data = counts(cohort.participants, by=dims, k=k)
+        return encode_data({"release_id": cohort.release_id, **data})
+
+    key = ("summary-json", cohort.release_id, tuple(dims))
+    return ok_encoded(request, await _cached_async(request, key, build))
 
 
 @router.get("/releases/{ref}/features", summary="Feature catalogue")
@@ -225,6 +226,14 @@ async def feature_distribution(
             "not_found",
             f"release {cohort.release_id} has no layer {layer!r}",
             details={"allowed": cohort.layers},
+        )
+    visits = sorted(map(str, cohort.samples["visit"].dropna().unique())) if visit else []
+    if visit is not None and visit not in visits:
+        raise ApiError(
+            404,
+            "not_found",
+            f"release {cohort.release_id} has no visit {visit!r}",
+            details={"allowed": visits},
         )
     k = request.app.state.k_min
 

@@ -172,3 +172,27 @@ def _coverage(cohort: Any, *, k: int) -> list[dict[str, Any]]:
         return []
     t = pd.concat(frames, ignore_index=True)
     return _records(suppress(t, dims=["assay", "site"], k=k))
+
+
+def suppress_small_groups(obj: Any, *, k: int = K_MIN) -> Any:
+    """Hide the statistics of any group with ``0 < n < k`` inside a nested dict (model cards).
+
+    Example:
+        >>> suppress_small_groups({"A": {"n": 3, "mae": 4.2}, "B": {"n": 40, "mae": 5.0}})
+        {'A': {'n': None, 'mae': None, 'suppressed': True}, 'B': {'n': 40, 'mae': 5.0}}
+    """
+    if isinstance(obj, dict):
+        n = obj.get("n")
+        if isinstance(n, int | float) and not isinstance(n, bool) and 0 < n < k:
+            return {
+                key: (
+                    None
+                    if isinstance(v, int | float | list | dict) and not isinstance(v, bool)
+                    else v
+                )
+                for key, v in obj.items()
+            } | {"suppressed": True}
+        return {key: suppress_small_groups(v, k=k) for key, v in obj.items()}
+    if isinstance(obj, list):
+        return [suppress_small_groups(v, k=k) for v in obj]
+    return obj

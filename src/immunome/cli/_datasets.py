@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +19,7 @@ import typer
 from immunome.errors import DatasetError
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     """Output formats."""
 
     text = "text"
@@ -35,12 +35,15 @@ def _data_dir(data_dir: Path | None) -> Path:
         return data_dir
     env = os.environ.get("IMMUNOME_DATA")
     if not env:
-        raise DatasetError("no data folder: pass --data-dir or set IMMUNOME_DATA to the dataset mirror")
+        raise DatasetError(
+            "no data folder: pass --data-dir or set IMMUNOME_DATA to the dataset mirror"
+        )
     return Path(env)
 
 
 StoreOpt = Annotated[
-    Path | None, typer.Option("--store", help="Store folder (default $IMMUNOME_STORE or ./immunome-store).")
+    Path | None,
+    typer.Option("--store", help="Store folder (default $IMMUNOME_STORE or ./immunome-store)."),
 ]
 DataOpt = Annotated[
     Path | None, typer.Option("--data-dir", help="Dataset mirror root (default $IMMUNOME_DATA).")
@@ -53,10 +56,22 @@ def list_cmd(fmt: Annotated[Format, typer.Option("--format")] = Format.text) -> 
 
     ds = list_datasets()
     if fmt is Format.json:
-        typer.echo(json.dumps([
-            {"name": d.name, "title": d.title, "files": len(d.files), "bytes": sum(f.size for f in d.files),
-             "repositories": {k: r.model_dump() for k, r in d.repositories.items()}, "citation": d.citation}
-            for d in ds], indent=2))
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "name": d.name,
+                        "title": d.title,
+                        "files": len(d.files),
+                        "bytes": sum(f.size for f in d.files),
+                        "repositories": {k: r.model_dump() for k, r in d.repositories.items()},
+                        "citation": d.citation,
+                    }
+                    for d in ds
+                ],
+                indent=2,
+            )
+        )
         return
     for d in ds:
         size = sum(f.size for f in d.files) / 1e6
@@ -66,7 +81,9 @@ def list_cmd(fmt: Annotated[Format, typer.Option("--format")] = Format.text) -> 
 
 def fetch_cmd(
     name: Annotated[str, typer.Argument(help="Dataset name (see `immunome datasets list`).")],
-    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Download cache (default ~/.cache/immunome).")] = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help="Download cache (default ~/.cache/immunome).")
+    ] = None,
 ) -> None:
     """Fetch a dataset (verify the $IMMUNOME_DATA mirror, or download into the cache) and print its folder."""
     from immunome.datasets import fetch
@@ -77,14 +94,21 @@ def fetch_cmd(
 def import_10kip_cmd(
     store: StoreOpt = None,
     data_dir: DataOpt = None,
-    work_dir: Annotated[Path | None, typer.Option("--work-dir", help="Keep the generated bundles here.")] = None,
-    report: Annotated[Path | None, typer.Option("--report", help="Also write the JSON import report here.")] = None,
+    work_dir: Annotated[
+        Path | None, typer.Option("--work-dir", help="Keep the generated bundles here.")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Also write the JSON import report here.")
+    ] = None,
     fmt: Annotated[Format, typer.Option("--format")] = Format.text,
+    verify: Annotated[
+        bool, typer.Option("--verify/--no-verify", help="Check each file's pinned sha256.")
+    ] = True,
 ) -> None:
     """Import every 10KIP table: one bundle per ImmPort study, each through `store.submit`."""
     from immunome.datasets import import_10kip
 
-    rep = import_10kip(_store_path(store), _data_dir(data_dir), work_dir=work_dir)
+    rep = import_10kip(_store_path(store), _data_dir(data_dir), work_dir=work_dir, verify=verify)
     if report is not None:
         report.write_text(rep.to_json(), encoding="utf-8")
     typer.echo(rep.to_json() if fmt is Format.json else rep.to_text())
@@ -107,8 +131,10 @@ def register(app: typer.Typer) -> None:
     ds.command("list")(list_cmd)
     ds.command("fetch")(fetch_cmd)
     app.add_typer(ds, name="datasets")
-    imp = typer.Typer(help="Import a public dataset into a store through the normal submission path.",
-                      no_args_is_help=True)
+    imp = typer.Typer(
+        help="Import a public dataset into a store through the normal submission path.",
+        no_args_is_help=True,
+    )
     imp.command("10kip")(import_10kip_cmd)
     imp.command("cmipb")(import_cmipb_cmd)
     app.add_typer(imp, name="import")

@@ -150,6 +150,7 @@ def apply_cmd(
     layer: LayerOpt = None,
     key_added: Annotated[str, typer.Option(help="Name of the new layer.")] = "harmonized",
     bridge: Annotated[str | None, typer.Option(help="obs column with bridge-sample ids.")] = None,
+    on_confounded: Annotated[str, typer.Option(help="flag | skip | error (new sites)")] = "flag",
     label: Annotated[str | None, typer.Option(help="Label of the derived release.")] = None,
     report_dir: Annotated[
         Path | None, typer.Option("--report", help="Write a report here.")
@@ -176,6 +177,7 @@ def apply_cmd(
             layer=layer,
             key_added=key_added,
             bridge=bridge,
+            on_confounded=on_confounded,
         )
         results.append(h)
         notes += w

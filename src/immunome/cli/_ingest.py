@@ -52,7 +52,7 @@ def _unusable(e: UnusableInputError, fmt: Fmt) -> typer.Exit:
 def validate(
     bundle: BundleArg, fmt: FormatOpt = Fmt.text, protocol_file: ProtocolOpt = None
 ) -> None:
-    """Validate a submission bundle; print every problem (file:line:column: [rule] …)."""
+    """Validate a submission bundle; print every problem as file:line:column: rule message."""
     from immunome.submission import validate_bundle
 
     try:

@@ -10,10 +10,14 @@ import typer
 
 from immunome.cli._common import StoreOpt, echo_json, open_cli_store, store_path
 
-model_app = typer.Typer(help="Train, inspect and apply predictive models (registry under <store>/models).",
-                        no_args_is_help=True)
+model_app = typer.Typer(
+    help="Train, inspect and apply predictive models (registry under <store>/models).",
+    no_args_is_help=True,
+)
 
-RegistryOpt = Annotated[Path | None, typer.Option("--registry", help="Model registry directory (default: the store).")]
+RegistryOpt = Annotated[
+    Path | None, typer.Option("--registry", help="Model registry directory (default: the store).")
+]
 
 
 def _registry(store: Path | None, registry: Path | None) -> Path:
@@ -33,7 +37,9 @@ def train_cmd(
     store: StoreOpt = None,
     registry: RegistryOpt = None,
     task: Annotated[str, typer.Option(help="immune_age or vaccine_response.")] = "immune_age",
-    spec: Annotated[Path | None, typer.Option(help="YAML/JSON spec file (keys: see docs/models.md).")] = None,
+    spec: Annotated[
+        Path | None, typer.Option(help="YAML/JSON spec file (keys: see docs/models.md).")
+    ] = None,
     release: Annotated[str, typer.Option(help="Release id or 'latest'.")] = "latest",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -45,7 +51,14 @@ def train_cmd(
     rows = []
     for m in train(cohort, spec=resolved):
         path = save_model(m, _registry(store, registry))
-        rows.append({"model": m.name, "version": m.version, "path": str(path), "headline": m.card.get("headline")})
+        rows.append(
+            {
+                "model": m.name,
+                "version": m.version,
+                "path": str(path),
+                "headline": m.card.get("headline"),
+            }
+        )
     if as_json:
         echo_json(rows)
         return
@@ -54,8 +67,11 @@ def train_cmd(
 
 
 @model_app.command("list")
-def list_cmd(store: StoreOpt = None, registry: RegistryOpt = None,
-             as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def list_cmd(
+    store: StoreOpt = None,
+    registry: RegistryOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
     """List every model version in the registry."""
     from immunome.models import list_models
 
@@ -64,7 +80,9 @@ def list_cmd(store: StoreOpt = None, registry: RegistryOpt = None,
         echo_json(rows)
         return
     for r in rows:
-        typer.echo(f"{r['name']}\tv{r['version']}\t{r['algorithm']}\t{json.dumps(r['headline'], sort_keys=True)}")
+        typer.echo(
+            f"{r['name']}\tv{r['version']}\t{r['algorithm']}\t{json.dumps(r['headline'], sort_keys=True)}"
+        )
 
 
 @model_app.command("show")
@@ -79,7 +97,11 @@ def show_cmd(
     from immunome.models import load_model, render_card_markdown
 
     m = _load(name, store, registry, version, load_model)
-    typer.echo(json.dumps(m.card, indent=2, sort_keys=True) if fmt == "json" else render_card_markdown(m.card))
+    typer.echo(
+        json.dumps(m.card, indent=2, sort_keys=True)
+        if fmt == "json"
+        else render_card_markdown(m.card)
+    )
 
 
 def _load(name: str, store: Path | None, registry: Path | None, version: str, loader):
@@ -91,7 +113,9 @@ def _load(name: str, store: Path | None, registry: Path | None, version: str, lo
 @model_app.command("evaluate")
 def evaluate_cmd(
     name: Annotated[str, typer.Argument(help="Model name (or a model folder).")],
-    data: Annotated[Path | None, typer.Argument(help="Labelled CSV/bundle to score (optional).")] = None,
+    data: Annotated[
+        Path | None, typer.Argument(help="Labelled CSV/bundle to score (optional).")
+    ] = None,
     target: Annotated[str, typer.Option(help="Column holding the true value in DATA.")] = "age",
     store: StoreOpt = None,
     registry: RegistryOpt = None,
@@ -110,8 +134,10 @@ def evaluate_cmd(
         if target not in df.columns:
             from immunome.errors import SchemaMismatchError
 
-            raise SchemaMismatchError(f"{data}: no target column {target!r}", allowed=list(map(str, df.columns)))
-        out = predict(m, df)
+            raise SchemaMismatchError(
+                f"{data}: no target column {target!r}", allowed=list(map(str, df.columns))
+            )
+        out = predict(m, df.drop(columns=[target]))
         y = np.asarray(df[target], dtype=float)
         lo = out["lower"].to_numpy() if "lower" in out else None
         hi = out["upper"].to_numpy() if "upper" in out else None
@@ -120,12 +146,21 @@ def evaluate_cmd(
 
 @model_app.command("predict")
 def predict_cmd(
-    name: Annotated[str, typer.Argument(help="Model name, a model folder, or a name prefix with --all.")],
-    data: Annotated[Path, typer.Argument(help="CSV/TSV/Parquet file or submission bundle (dir or .zip).")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output TSV (default: stdout).")] = None,
-    out_dir: Annotated[Path | None, typer.Option(help="With --all: folder for one <model>.tsv per model.")] = None,
-    all_prefix: Annotated[bool, typer.Option("--all", help="Predict with every model whose name starts with NAME.")]
-    = False,
+    name: Annotated[
+        str, typer.Argument(help="Model name, a model folder, or a name prefix with --all.")
+    ],
+    data: Annotated[
+        Path, typer.Argument(help="CSV/TSV/Parquet file or submission bundle (dir or .zip).")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output TSV (default: stdout).")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option(help="With --all: folder for one <model>.tsv per model.")
+    ] = None,
+    all_prefix: Annotated[
+        bool, typer.Option("--all", help="Predict with every model whose name starts with NAME.")
+    ] = False,
     store: StoreOpt = None,
     registry: RegistryOpt = None,
     version: Annotated[str, typer.Option(help="Version or 'latest'.")] = "latest",
@@ -134,7 +169,13 @@ def predict_cmd(
     from immunome.models import list_models, load_model, predict
 
     if all_prefix:
-        names = sorted({r["name"] for r in list_models(_registry(store, registry)) if r["name"].startswith(name)})
+        names = sorted(
+            {
+                r["name"]
+                for r in list_models(_registry(store, registry))
+                if r["name"].startswith(name)
+            }
+        )
         target = out_dir or Path(".")
         target.mkdir(parents=True, exist_ok=True)
         for n in names:

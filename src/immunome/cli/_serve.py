@@ -32,18 +32,21 @@ def serve_cmd(
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     max_upload_mb: Annotated[int, typer.Option(help="largest accepted upload (MB)")] = 20,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="server processes")] = 1,
 ) -> None:
     """Serve the REST API (/api/v1) and the web portal (/) for a store."""
     from immunome.api import serve
 
     typer.echo(f"immunome portal: http://{host}:{port}/  (API: http://{host}:{port}/api/v1/docs)")
-    serve(store, host, port, max_upload_bytes=max_upload_mb * 1024 * 1024)
+    serve(store, host, port, max_upload_bytes=max_upload_mb * 1024 * 1024, workers=workers)
 
 
 def users_add(
     name: Annotated[str, typer.Argument(help="user name [A-Za-z0-9_.@-]{2,64}")],
     store: StoreOpt,
-    tier: Annotated[str, typer.Option(help="public | researcher | submitter | admin")] = "researcher",
+    tier: Annotated[
+        str, typer.Option(help="public | researcher | submitter | admin")
+    ] = "researcher",
     site: Annotated[str | None, typer.Option(help="site code (required for submitters)")] = None,
     email: Annotated[str | None, typer.Option(help="contact e-mail")] = None,
 ) -> None:

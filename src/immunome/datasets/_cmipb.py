@@ -36,11 +36,17 @@ ASSAY_FILES = {  # assay id → file stem in cmipb/full
     "olink": "olink",
     "rnaseq": "2022-01-07.rnaseq",
 }
-TASK_GENES = {"CCL3": "ENSG00000277632", "IL-6": "ENSG00000136244", "NFKBIA": "ENSG00000100906",
-              "XIST": "ENSG00000229807"}
-CITATION = ("CMI-PB Consortium. Computational Models of Immunity — Pertussis Boost (CMI-PB), Cell Reports Methods "
-            "2024; Shinde P et al., PLoS Comput Biol 2025. Data: github.com/CMI-PB/cmi-pb-multiomics "
-            "dca7f5c6a8068ae9991124a70527f86bd89592a7.")
+TASK_GENES = {
+    "CCL3": "ENSG00000277632",
+    "IL-6": "ENSG00000136244",
+    "NFKBIA": "ENSG00000100906",
+    "XIST": "ENSG00000229807",
+}
+CITATION = (
+    "CMI-PB Consortium. Computational Models of Immunity — Pertussis Boost (CMI-PB), Cell Reports Methods "
+    "2024; Shinde P et al., PLoS Comput Biol 2025. Data: github.com/CMI-PB/cmi-pb-multiomics "
+    "dca7f5c6a8068ae9991124a70527f86bd89592a7."
+)
 RACE_FIXES = {"American Indian/Alaska Native": "American Indian or Alaska Native"}
 DECISIONS = [
     "site = cohort year (CMIPB2020 training, CMIPB2021 prediction); batch = cohort year",
@@ -66,13 +72,36 @@ class CmipbImportReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
-        return {"sites": self.sites, "dropped_features": self.dropped_features, "decisions": self.decisions,
-                "citation": self.citation}
+        return {
+            "sites": self.sites,
+            "dropped_features": self.dropped_features,
+            "decisions": self.decisions,
+            "citation": self.citation,
+        }
+
+    def to_json(self) -> str:
+        """JSON text of :meth:`to_dict`."""
+        import json
+
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def to_text(self) -> str:
+        """Human-readable summary (one line per site, then dropped features)."""
+        lines = ["CMI-PB import"]
+        for site, v in self.sites.items():
+            lines.append(
+                f"  {site}: {v.get('status', '?')}, {v['participants']} participants, "
+                f"{v['samples']} samples, days {v['days']}"
+            )
+        lines += [f"  dropped {a}: {', '.join(f)}" for a, f in self.dropped_features.items() if f]
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        """Same as :meth:`to_text`."""
+        return self.to_text()
 
     def __str__(self) -> str:
-        lines = [f"{s}: {v}" for s, v in self.sites.items()]
-        lines += [f"dropped {a}: {len(f)} feature(s)" for a, f in self.dropped_features.items() if f]
-        return "\n".join(lines)
+        return self.to_text()
 
 
 def _read(p: Path) -> pd.DataFrame:
@@ -88,12 +117,16 @@ def read_participants(data_dir: Path, year: str) -> pd.DataFrame:
     m = _read(p).drop_duplicates("subject_id")
     boost = pd.to_datetime(m["date_of_boost"])
     born = pd.to_datetime(m["year_of_birth"])
-    return pd.DataFrame({
-        "participant_id": m["subject_id"].astype(int).astype(str),
-        "age": ((boost - born).dt.days / 365.25).round(2),
-        "sex": m["biological_sex"], "race": m["race"].replace(RACE_FIXES), "ethnicity": m["ethnicity"],
-        "infancy_vaccine": m["infancy_vac"],
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "participant_id": m["subject_id"].astype(int).astype(str),
+            "age": ((boost - born).dt.days / 365.25).round(2),
+            "sex": m["biological_sex"],
+            "race": m["race"].replace(RACE_FIXES),
+            "ethnicity": m["ethnicity"],
+            "infancy_vaccine": m["infancy_vac"],
+        }
+    ).reset_index(drop=True)
 
 
 def list_files(data_dir: Path, assay: str, year: str) -> dict[int, Path]:
@@ -119,13 +152,19 @@ def select_genes(data_dir: Path, n: int | None) -> list[str] | None:
     return list(dict.fromkeys(list(TASK_GENES.values()) + var.index[:n].tolist()))
 
 
-def read_assay(data_dir: Path, assay: str, year: str, *, genes: list[str] | None = None) -> pd.DataFrame:
+def _gene_filter(genes: list[str]):
+    wanted = set(genes) | {"subject_id"}
+    return lambda c: c.split(".")[0] in wanted
+
+
+def read_assay(
+    data_dir: Path, assay: str, year: str, *, genes: list[str] | None = None
+) -> pd.DataFrame:
     """Wide table: sample_id, participant_id, day, then one column per source feature."""
     frames = []
     for day, p in list_files(data_dir, assay, year).items():
         if assay == "rnaseq" and genes is not None:
-            wanted = set(genes) | {"subject_id"}
-            t = pd.read_csv(p, sep="\t", usecols=lambda c: c.split(".")[0] in wanted, engine="c")
+            t = pd.read_csv(p, sep="\t", usecols=_gene_filter(genes), engine="c")
         else:
             t = pd.read_csv(p, sep="\t")
         t = t.rename(columns={t.columns[0]: "participant_id"})
@@ -150,7 +189,9 @@ def _protocol_columns(assay_id: str, columns: list[str]) -> tuple[list[str], lis
     keep, seen = [], set()
     for c in columns:
         f = assay.feature(c)
-        if f is not None and f.id not in seen:  # two source columns naming one feature: keep the first
+        if (
+            f is not None and f.id not in seen
+        ):  # two source columns naming one feature: keep the first
             keep.append(c)
             seen.add(f.id)
     return keep, [c for c in columns if c not in keep]
@@ -161,8 +202,9 @@ def _visit(day: int) -> str:
     return names.get(day, "")
 
 
-def write_bundle(data_dir: Path, year: str, out: Path, report: CmipbImportReport, *,
-                 genes: list[str] | None) -> Path:
+def write_bundle(
+    data_dir: Path, year: str, out: Path, report: CmipbImportReport, *, genes: list[str] | None
+) -> Path:
     """Write the bundle of cohort ``year`` into ``out`` and return it."""
     out.mkdir(parents=True, exist_ok=True)
     parts = read_participants(data_dir, year)
@@ -185,37 +227,66 @@ def write_bundle(data_dir: Path, year: str, out: Path, report: CmipbImportReport
     s["batch"] = year
     s.to_csv(out / "samples.csv", index=False, na_rep="NA")
     parts.to_csv(out / "participants.csv", index=False, na_rep="NA")
-    manifest = {"format": "immunome-bundle/1", "site": SITES[year], "protocol": "global-immunome-study",
-                "protocol_version": 1, "description": f"CMI-PB {year} cohort (Tdap booster). {CITATION}",
-                "participants": "participants.csv", "samples": "samples.csv", "assays": assays}
+    manifest = {
+        "format": "immunome-bundle/1",
+        "site": SITES[year],
+        "protocol": "global-immunome-study",
+        "protocol_version": 1,
+        "description": f"CMI-PB {year} cohort (Tdap booster). {CITATION}",
+        "participants": "participants.csv",
+        "samples": "samples.csv",
+        "assays": assays,
+    }
     (out / "manifest.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
-    report.sites[SITES[year]] = {"participants": int(len(parts)), "samples": int(len(s)),
-                                 "days": sorted(int(d) for d in s["day"].unique())}
+    report.sites[SITES[year]] = {
+        "participants": int(len(parts)),
+        "samples": int(len(s)),
+        "days": sorted(int(d) for d in s["day"].unique()),
+    }
     return out
 
 
-def import_cmipb(store: Any, data_dir: str | Path, *, work_dir: str | Path | None = None,
-                 rnaseq_genes: int | None = 200) -> CmipbImportReport:
-    """Build the 2020 and 2021 bundles and submit both through the normal submission path."""
+def import_cmipb(
+    store: Any,
+    data_dir: str | Path,
+    *,
+    work_dir: str | Path | None = None,
+    rnaseq_genes: int | None = 200,
+) -> CmipbImportReport:
+    """Build the 2020 and 2021 bundles and submit both through the normal submission path.
+
+    ``data_dir`` is the CMI-PB mirror folder (``…/cmipb``) or the data root holding it.
+    With ``work_dir`` the bundles are kept in ``<work_dir>/CMIPB2020`` and ``<work_dir>/CMIPB2021``
+    (e.g. to predict the 2021 cohort with ``immunome model predict``); otherwise a temporary folder is used.
+    """
     data_dir = Path(data_dir)
+    if (data_dir / "cmipb" / "full").is_dir():  # the data root was given
+        data_dir = data_dir / "cmipb"
     if not (data_dir / "full").is_dir():
-        raise DatasetError(f"{data_dir}: not a CMI-PB mirror (no full/ folder)", allowed=["<mirror>/cmipb"])
+        raise DatasetError(
+            f"{data_dir}: not a CMI-PB mirror (no full/ folder)", allowed=["<mirror>/cmipb"]
+        )
     if not hasattr(store, "submit"):
         from immunome.store import open_store
 
         store = open_store(store)
     report = CmipbImportReport()
     genes = select_genes(data_dir, rnaseq_genes)
-    with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(work_dir) if work_dir is not None else Path(tmp)
         for year in SITES:
-            bundle = write_bundle(data_dir, year, Path(tmp) / SITES[year], report, genes=genes)
+            bundle = write_bundle(data_dir, year, root / SITES[year], report, genes=genes)
             result = store.submit(bundle)
-            report.sites[SITES[year]]["status"] = str(getattr(result, "status", result))
-            report.sites[SITES[year]]["submission_id"] = str(getattr(result, "submission_id", ""))
+            site = report.sites[SITES[year]]
+            site["status"] = str(getattr(result, "status", result))
+            site["submission_id"] = str(getattr(result, "submission_id", ""))
+            site["bundle"] = str(bundle) if work_dir is not None else None
     return report
 
 
-def read_tidy(data_dir: str | Path, year: str, *, genes: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_tidy(
+    data_dir: str | Path, year: str, *, genes: list[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The cohort as the store would hold it, straight from the files (no store needed).
 
     Returns ``(tidy, participants)``: tidy has participant_id, site, day, assay, feature (protocol id),
@@ -231,7 +302,9 @@ def read_tidy(data_dir: str | Path, year: str, *, genes: list[str] | None = None
         feats = [c for c in wide.columns if c not in ("sample_id", "participant_id", "day")]
         keep, _ = _protocol_columns(assay, feats)
         ids = {c: (proto[assay].feature(c).id if proto[assay].feature(c) else c) for c in keep}
-        long = wide[["participant_id", "day", *keep]].melt(["participant_id", "day"], var_name="feature")
+        long = wide[["participant_id", "day", *keep]].melt(
+            ["participant_id", "day"], var_name="feature"
+        )
         long["feature"] = long["feature"].map(ids)
         long["assay"] = assay
         frames.append(long.dropna(subset=["value"]))

@@ -64,7 +64,9 @@ def _download(ds: Dataset, f: DatasetFile, dest: Path) -> None:
                 out.write(chunk)
         got = sha256_file(Path(tmp))
         if got != f.sha256:
-            raise DatasetError(f"{url}: sha256 mismatch: got {got}, pinned {f.sha256}", expected=f.sha256, got=got)
+            raise DatasetError(
+                f"{url}: sha256 mismatch: got {got}, pinned {f.sha256}", expected=f.sha256, got=got
+            )
         os.replace(tmp, dest)
     except OSError as e:
         raise DatasetError(f"{url}: download failed: {e}") from e
@@ -74,7 +76,11 @@ def _download(ds: Dataset, f: DatasetFile, dest: Path) -> None:
 
 
 def fetch(
-    name: str, *, cache_dir: str | Path | None = None, mirror: str | Path | None = None, files: list[str] | None = None
+    name: str,
+    *,
+    cache_dir: str | Path | None = None,
+    mirror: str | Path | None = None,
+    files: list[str] | None = None,
 ) -> Path:
     """Return the local root folder of dataset ``name``, every file verified by sha256.
 
@@ -96,7 +102,9 @@ def fetch(
     if mirror:
         root = Path(mirror) / name
         if not root.is_dir():
-            raise DatasetError(f"{root}: dataset {name!r} not found in mirror {mirror} ({ENV_MIRROR})")
+            raise DatasetError(
+                f"{root}: dataset {name!r} not found in mirror {mirror} ({ENV_MIRROR})"
+            )
         for f in wanted:
             verify_file(root, f, dataset=name)
         return root

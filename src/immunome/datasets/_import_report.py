@@ -48,7 +48,9 @@ class FileReport:
         """True when every row read is accounted for."""
         return self.rows_landed + self.rows_rejected == self.rows_read
 
-    def reject_row(self, line: int, reason: str, *, site: str | None = None, column: str | None = None) -> None:
+    def reject_row(
+        self, line: int, reason: str, *, site: str | None = None, column: str | None = None
+    ) -> None:
         """Record a rejected row."""
         self.rows_rejected += 1
         self.row_reasons[_rule(reason)] += 1
@@ -172,7 +174,11 @@ class ImportReport:
             'total:'
         """
         lines = self.to_text().splitlines()
-        keep = [ln for ln in lines if not ln.startswith(("  SDY", "    ", "sites:")) and "not submitted" not in ln]
+        keep = [
+            ln
+            for ln in lines
+            if not ln.startswith(("  SDY", "    ", "sites:")) and "not submitted" not in ln
+        ]
         return "\n".join(keep)
 
     def to_text(self) -> str:

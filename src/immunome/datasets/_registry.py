@@ -55,7 +55,9 @@ class Dataset(_Strict):
         for f in self.files:
             if f.path == path:
                 return f
-        raise DatasetError(f"dataset {self.name!r} has no file {path!r}", allowed=[f.path for f in self.files])
+        raise DatasetError(
+            f"dataset {self.name!r} has no file {path!r}", allowed=[f.path for f in self.files]
+        )
 
     def url(self, f: DatasetFile) -> str | None:
         """Raw download URL of ``f`` at the pinned commit (None: mirror-only file)."""

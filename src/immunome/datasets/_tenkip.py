@@ -62,11 +62,15 @@ def _check_file(ds, root: Path, rel: str, verify: bool) -> str:
     if verify:
         pinned = ds.file(rel).sha256
         if got != pinned:
-            raise DatasetError(f"{p}: sha256 mismatch: got {got}, pinned {pinned}", expected=pinned, got=got)
+            raise DatasetError(
+                f"{p}: sha256 mismatch: got {got}, pinned {pinned}", expected=pinned, got=got
+            )
     return got
 
 
-def read_sources(root: Path, protocol: Protocol, report: ImportReport, *, verify: bool = True) -> list[SourceRows]:
+def read_sources(
+    root: Path, protocol: Protocol, report: ImportReport, *, verify: bool = True
+) -> list[SourceRows]:
     """Read every 10KIP table into :class:`SourceRows`, registering each file in ``report``."""
     ds = get_dataset("10kip")
     tables: list[SourceRows] = []
@@ -80,14 +84,18 @@ def read_sources(root: Path, protocol: Protocol, report: ImportReport, *, verify
         if spec.normalized:
             nsha = _check_file(ds, root, spec.normalized, verify)
             report.add_file(spec.normalized, nsha, "reference").notes.append(
-                "10KIP's own cross-study batch correction; not submitted (load_10kip_normalized)")
+                "10KIP's own cross-study batch correction; not submitted (load_10kip_normalized)"
+            )
     for rel in DOCUMENTATION_FILES:
         report.add_file(rel, _check_file(ds, root, rel, verify), "documentation").notes.append(
-            "questionnaire code book (labels used in the protocol's questionnaire assay)")
+            "questionnaire code book (labels used in the protocol's questionnaire assay)"
+        )
     return tables
 
 
-def _account(tables: list[SourceRows], per_site: dict[str, dict[int, SourceRows]], failed: dict[str, str]) -> None:
+def _account(
+    tables: list[SourceRows], per_site: dict[str, dict[int, SourceRows]], failed: dict[str, str]
+) -> None:
     """Final per-row accounting: a row landed iff it is live in a site that was ingested."""
     for i, t in enumerate(tables):
         parts = [t.meta.loc[t.meta["site"].isna()]]
@@ -98,7 +106,9 @@ def _account(tables: list[SourceRows], per_site: dict[str, dict[int, SourceRows]
             sub = subs[i]
             m = sub.meta
             if site in failed:
-                m.loc[m["reject"].isna().to_numpy(), "reject"] = f"site {site} not ingested: {failed[site]}"
+                m.loc[m["reject"].isna().to_numpy(), "reject"] = (
+                    f"site {site} not ingested: {failed[site]}"
+                )
             parts.append(m)
             ok = m.index[m["reject"].isna().to_numpy()]
             cells += sum(int(df.loc[ok].notna().sum().sum()) for df in sub.wide.values())
@@ -131,8 +141,13 @@ def import_10kip(
     proto = protocol or load_protocol()
     ds = get_dataset("10kip")
     root = dataset_root(data_dir)
-    report = ImportReport(dataset="10kip", commit=ds.repositories["main"].commit, store=str(getattr(st, "path", st)),
-                          protocol=f"{proto.id} v{proto.version}", decisions=list(DECISIONS))
+    report = ImportReport(
+        dataset="10kip",
+        commit=ds.repositories["main"].commit,
+        store=str(getattr(st, "path", st)),
+        protocol=f"{proto.id} v{proto.version}",
+        decisions=list(DECISIONS),
+    )
     tables = read_sources(root, proto, report, verify=verify)
     sites = sorted({s for t in tables for s in t.meta["site"].dropna().unique()})
     failed: dict[str, str] = {}
@@ -143,7 +158,9 @@ def import_10kip(
     with tempfile.TemporaryDirectory(prefix="immunome-10kip-") as tmp:
         base = Path(work_dir) if work_dir is not None else Path(tmp)
         for site in sites:
-            sb = SiteBundle(site=site, tables=list(per_site[site].values()), protocol=proto, folder=base / site)
+            sb = SiteBundle(
+                site=site, tables=list(per_site[site].values()), protocol=proto, folder=base / site
+            )
             try:
                 res = sb.prescreen(lambda folder: st.submit(folder, protocol=proto))
                 if res.report is not None:
@@ -166,14 +183,21 @@ def _site_report(site: str, status: str, sb: SiteBundle, *, res: Any = None, mes
     from immunome.datasets._import_report import SiteReport
 
     return SiteReport(
-        site=site, status=status, submission_id=getattr(res, "submission_id", None),
-        n_participants=getattr(res, "n_participants", 0), n_samples=getattr(res, "n_samples", 0),
-        n_measurements=getattr(res, "n_measurements", 0), validation_rounds=sb.rounds,
-        warnings=dict(sb.warnings), message=message,
+        site=site,
+        status=status,
+        submission_id=getattr(res, "submission_id", None),
+        n_participants=getattr(res, "n_participants", 0),
+        n_samples=getattr(res, "n_samples", 0),
+        n_measurements=getattr(res, "n_measurements", 0),
+        validation_rounds=sb.rounds,
+        warnings=dict(sb.warnings),
+        message=message,
     )
 
 
-def load_10kip_normalized(data_dir: str | Path, table: str, *, protocol: Protocol | None = None) -> pd.DataFrame:
+def load_10kip_normalized(
+    data_dir: str | Path, table: str, *, protocol: Protocol | None = None
+) -> pd.DataFrame:
     """10KIP's own batch-corrected values of ``table`` as a tidy frame keyed like the raw import.
 
     Columns: ``site, subject_accession, raw_sample_id, source_line, assay, feature, value`` —
@@ -188,8 +212,10 @@ def load_10kip_normalized(data_dir: str | Path, table: str, *, protocol: Protoco
     """
     spec = table_spec(table)
     if spec.normalized is None:
-        raise DatasetError(f"10KIP table {table!r} has no normalised version",
-                           allowed=[t.key for t in TABLES if t.normalized])
+        raise DatasetError(
+            f"10KIP table {table!r} has no normalised version",
+            allowed=[t.key for t in TABLES if t.normalized],
+        )
     proto = protocol or load_protocol()
     root = dataset_root(data_dir)
     norm = read_10kip_table(root / spec.normalized).data
@@ -199,8 +225,12 @@ def load_10kip_normalized(data_dir: str | Path, table: str, *, protocol: Protoco
     if "" in norm.columns:  # R row names = 1-based row of the formatted table
         pos = pd.to_numeric(norm[""], errors="coerce").astype("Int64") - 1
         norm = norm.drop(columns=[""])
-        sid = pos.map(lambda p: raw_sid.iloc[int(p)] if pd.notna(p) and 0 <= p < len(raw_sid) else None)
-        line = pos.map(lambda p: int(raw["_line"].iloc[int(p)]) if pd.notna(p) and 0 <= p < len(raw) else None)
+        sid = pos.map(
+            lambda p: raw_sid.iloc[int(p)] if pd.notna(p) and 0 <= p < len(raw_sid) else None
+        )
+        line = pos.map(
+            lambda p: int(raw["_line"].iloc[int(p)]) if pd.notna(p) and 0 <= p < len(raw) else None
+        )
     else:
         k = norm.groupby(["study_accession", "subject_accession"], sort=False).cumcount() + 1
         sid = norm["subject_accession"].astype(str) + f"-{spec.key}-" + k.astype(str)
@@ -214,10 +244,18 @@ def load_10kip_normalized(data_dir: str | Path, table: str, *, protocol: Protoco
         hit = next(((a.id, f.id) for a in assays if (f := a.feature(c)) is not None), None)
         if hit is None:
             continue
-        parts.append(pd.DataFrame({
-            "site": norm["study_accession"], "subject_accession": norm["subject_accession"],
-            "raw_sample_id": sid, "source_line": line, "assay": hit[0], "feature": hit[1],
-            "value": pd.to_numeric(norm[c], errors="coerce"),
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "site": norm["study_accession"],
+                    "subject_accession": norm["subject_accession"],
+                    "raw_sample_id": sid,
+                    "source_line": line,
+                    "assay": hit[0],
+                    "feature": hit[1],
+                    "value": pd.to_numeric(norm[c], errors="coerce"),
+                }
+            )
+        )
     out = pd.concat(parts, ignore_index=True)
     return out[out["value"].notna()].reset_index(drop=True)

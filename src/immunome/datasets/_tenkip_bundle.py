@@ -10,19 +10,18 @@ goes through ``store.submit`` like any site's.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
 
-import numpy as np
 import pandas as pd
 import yaml
 
 from immunome.datasets._tenkip_rows import EXTRA_PARTICIPANT, SourceRows
 from immunome.errors import DatasetError, ValidationFailed
 from immunome.protocol import Protocol
-from immunome.submission import Issue, validate_bundle
+from immunome.submission import Issue, ValidationReport, validate_bundle
 
 MAX_ROUNDS = 40
 PARTICIPANTS, SAMPLES = "participants.csv", "samples.csv"
@@ -68,20 +67,24 @@ class SiteBundle:
             if t.long:
                 has = pd.Index(pd.concat([df["row"] for df in t.long.values()]).unique())
             else:
-                counts = sum((df.loc[live].notna().sum(axis=1) for df in t.wide.values() if df.shape[1]),
-                             pd.Series(0, index=live))
+                counts = sum(
+                    (df.loc[live].notna().sum(axis=1) for df in t.wide.values() if df.shape[1]),
+                    pd.Series(0, index=live),
+                )
                 has = counts.index[counts.to_numpy() > 0]
             empty = live.difference(has)
             if len(empty):
                 for idx in empty:
                     first = self.cell_reasons.get((t.spec.key, idx))
                     t.meta.at[idx, "reject"] = (
-                        f"every value of the row was rejected (first: {first})" if first
+                        f"every value of the row was rejected (first: {first})"
+                        if first
                         else "no measurement values in this row (all NA)"
                     )
 
     # participants ---------------------------------------------------------------------------
     def _participants(self) -> pd.DataFrame:
+        self.conflicts = []  # recomputed on every (re)write from the rows still live
         frames = [t.meta.loc[self._live(t)].assign(_file=t.spec.path) for t in self.tables]
         frames = [f for f in frames if len(f)]
         if not frames:
@@ -111,11 +114,16 @@ class SiteBundle:
         for subject in n_distinct.index[n_distinct.to_numpy() > 1]:
             g = m[m["subject"] == subject]
             values = cnt[cnt["subject"] == subject].set_index("v")["n"].to_dict()
-            self.conflicts.append({
-                "site": self.site, "field": col, "values": values, "chosen": choice[subject],
-                "rows": [f"{f}:{ln}" for f, ln in zip(g["_file"], g["line"], strict=True)][:6],
-                "rule": "most frequent informative value across this site's rows",
-            })
+            self.conflicts.append(
+                {
+                    "site": self.site,
+                    "field": col,
+                    "values": values,
+                    "chosen": choice[subject],
+                    "rows": [f"{f}:{ln}" for f, ln in zip(g["_file"], g["line"], strict=True)][:6],
+                    "rule": "most frequent informative value across this site's rows",
+                }
+            )
         return choice
 
     # writing -------------------------------------------------------------------------------
@@ -144,27 +152,51 @@ class SiteBundle:
                 continue
             m = t.meta.loc[live]
             sid = _sample_ids(t, m)
-            day = ((m["age"] - m["subject"].map(enrol)) * 365.25).round().fillna(0).astype(int).clip(lower=0)
+            day = (
+                ((m["age"] - m["subject"].map(enrol)) * 365.25)
+                .round()
+                .fillna(0)
+                .astype(int)
+                .clip(lower=0)
+            )
             stype = self.protocol.assay(t.spec.assays[0]).sample_type
             for idx, s, subj, d in zip(live, sid, m["subject"], day, strict=True):
                 if s not in samples:
                     samples[s] = []
-                    sample_rows.append({"sample_id": s, "participant_id": subj, "day": int(d), "sample_type": stype})
+                    sample_rows.append(
+                        {
+                            "sample_id": s,
+                            "participant_id": subj,
+                            "day": int(d),
+                            "sample_type": stype,
+                        }
+                    )
                 samples[s].append((t, idx))
             if with_assays:
                 assays_out += self._write_assays(t, live, sid, mp)
-        pd.DataFrame(sample_rows, columns=["sample_id", "participant_id", "day", "sample_type"]).to_csv(
-            f / SAMPLES, index=False)
+        pd.DataFrame(
+            sample_rows, columns=["sample_id", "participant_id", "day", "sample_type"]
+        ).to_csv(f / SAMPLES, index=False)
         mp.samples = [samples[r["sample_id"]] for r in sample_rows]
-        manifest = {"format": "immunome-bundle/1", "site": self.site, "protocol": self.protocol.id,
-                    "protocol_version": self.protocol.version,
-                    "description": f"10,000 Immunomes Project, ImmPort study {self.site} (imported by immunome)",
-                    "participants": PARTICIPANTS, "samples": SAMPLES, "assays": assays_out}
-        (f / "manifest.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
+        manifest = {
+            "format": "immunome-bundle/1",
+            "site": self.site,
+            "protocol": self.protocol.id,
+            "protocol_version": self.protocol.version,
+            "description": f"10,000 Immunomes Project, ImmPort study {self.site} (imported by immunome)",
+            "participants": PARTICIPANTS,
+            "samples": SAMPLES,
+            "assays": assays_out,
+        }
+        (f / "manifest.yaml").write_text(
+            yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8"
+        )
         self._map = mp
         return f
 
-    def _write_assays(self, t: SourceRows, live: pd.Index, sid: pd.Series, mp: _Map) -> list[dict[str, object]]:
+    def _write_assays(
+        self, t: SourceRows, live: pd.Index, sid: pd.Series, mp: _Map
+    ) -> list[dict[str, object]]:
         out_entries: list[dict[str, object]] = []
         for assay_id, df in t.wide.items():
             block = df.loc[live]
@@ -183,8 +215,13 @@ class SiteBundle:
             if ent.empty:
                 continue
             name = f"{t.spec.key}__{assay_id}.csv"
-            out = pd.DataFrame({"sample_id": sid.loc[ent["row"]].to_numpy(),
-                                "feature": ent["feature"], "value": ent["value"].map(lambda v: f"{v:g}")})
+            out = pd.DataFrame(
+                {
+                    "sample_id": sid.loc[ent["row"]].to_numpy(),
+                    "feature": ent["feature"],
+                    "value": ent["value"].map(lambda v: f"{v:g}"),
+                }
+            )
             out.to_csv(self.folder / name, index=False)
             mp.long[name] = (t, assay_id, ent)
             out_entries.append({"file": name, "assay": assay_id, "layout": "long"})
@@ -194,34 +231,57 @@ class SiteBundle:
     def prescreen(self, submit: Callable[[Path], Any] | None = None) -> Any:
         """Validate, move every rejected row/cell to the report, rebuild — until the bundle is clean.
 
-        Participants and samples are screened first without the assay tables (cheap rounds).
-        Then the whole bundle: with ``submit`` (e.g. ``store.submit``) each round *is* the
-        submission — a :class:`~immunome.errors.ValidationFailed` carries the validator's report,
-        whose errors are moved out before the next try; the return value is ``submit``'s result.
-        Without ``submit`` the clean bundle folder is returned.
+        With ``submit`` (e.g. ``store.submit``) each full round *is* the submission: a
+        :class:`~immunome.errors.ValidationFailed` carries the validator's report, whose errors
+        are moved out before the next try; the return value is ``submit``'s result. Without
+        ``submit`` the bundle is validated and the clean folder returned. When participants or
+        samples fail, they are re-screened first without the assay tables (cheap rounds).
         """
-        for with_assays in (False, True):
-            for _ in range(MAX_ROUNDS):
-                self.rounds += 1
-                self.write(with_assays=with_assays)
-                if not self._map.participants:
-                    raise EmptySite(f"site {self.site}: every row was rejected; nothing to submit")
-                if with_assays and submit is not None:
-                    try:
-                        return submit(self.folder)
-                    except ValidationFailed as e:
-                        report = e.report
-                else:
-                    report = validate_bundle(self.folder, protocol=self.protocol)
-                    if report.ok:
-                        self.warnings = Counter(i.rule for i in report.warnings)
-                        break
-                if not self._apply_all(report.errors):
-                    shown = "; ".join(i.to_text() for i in report.errors[:5])
-                    raise DatasetError(f"site {self.site}: validator errors the importer cannot map back: {shown}")
-            else:
-                raise DatasetError(f"site {self.site}: bundle still invalid after {MAX_ROUNDS} pre-screen rounds")
-        return self.folder
+        for _ in range(MAX_ROUNDS):
+            report = self._round(with_assays=True, submit=submit)
+            if not isinstance(report, ValidationReport):
+                return report
+            if report.ok:
+                return self.folder
+            self._move_out(report)
+            if any(i.file in (PARTICIPANTS, SAMPLES) for i in report.errors):
+                self._screen_people()
+        raise DatasetError(
+            f"site {self.site}: bundle still invalid after {MAX_ROUNDS} pre-screen rounds"
+        )
+
+    def _screen_people(self) -> None:
+        for _ in range(MAX_ROUNDS):
+            report = self._round(with_assays=False, submit=None)
+            if report.ok:
+                return
+            self._move_out(report)
+        raise DatasetError(
+            f"site {self.site}: participants still invalid after {MAX_ROUNDS} rounds"
+        )
+
+    def _round(self, *, with_assays: bool, submit: Callable[[Path], Any] | None) -> Any:
+        """Write and validate (or submit) once; a ValidationReport, or ``submit``'s result."""
+        self.rounds += 1
+        self.write(with_assays=with_assays)
+        if not self._map.participants:
+            raise EmptySite(f"site {self.site}: every row was rejected; nothing to submit")
+        if with_assays and submit is not None:
+            try:
+                return submit(self.folder)
+            except ValidationFailed as e:
+                return e.report
+        report = validate_bundle(self.folder, protocol=self.protocol)
+        if report.ok and with_assays:
+            self.warnings = Counter(i.rule for i in report.warnings)
+        return report
+
+    def _move_out(self, report: ValidationReport) -> None:
+        if not self._apply_all(report.errors):
+            shown = "; ".join(i.to_text() for i in report.errors[:5])
+            raise DatasetError(
+                f"site {self.site}: validator errors the importer cannot map back: {shown}"
+            )
 
     def _apply_all(self, issues: list[Issue]) -> bool:
         """Move the rows/cells named by validator errors to the report; True if anything moved."""
@@ -233,13 +293,16 @@ class SiteBundle:
             if issue.line is None and issue.message.startswith("…"):
                 continue  # capped summary: the next round lists them
             if issue.file == PARTICIPANTS and issue.line is not None and issue.line >= 2:
-                bad_subjects.setdefault(mp.participants[issue.line - 2], f"participant rejected: {reason}")
+                bad_subjects.setdefault(
+                    mp.participants[issue.line - 2],
+                    f"participant rejected: {issue.column}: {reason}",
+                )
             elif issue.file == PARTICIPANTS and issue.column and issue.column != "participant_id":
                 self.dropped_participant_columns.add(issue.column)
                 moved = True
             elif issue.file == SAMPLES and issue.line is not None and issue.line >= 2:
                 for t, idx in mp.samples[issue.line - 2]:
-                    t.reject([idx], f"sample rejected: {reason}")
+                    t.reject([idx], f"sample rejected: {issue.column}: {reason}")
                 moved = True
             elif issue.file in mp.wide:
                 moved |= self._apply_wide(issue, reason)

@@ -35,23 +35,55 @@ class TableSpec:
 
 
 TABLES: tuple[TableSpec, ...] = (
-    TableSpec("cytof_pbmc", "CyTOF_PBMC/cytof_pbmc_formatted.csv", ("cytof_pbmc",),
-              "CyTOF_PBMC/cytof_pbmc_normalized.csv"),
-    TableSpec("flow_pbmc", "Flow_Cytometry_PBMC/flow_pbmc_formatted.csv", ("flow_pbmc",),
-              "Flow_Cytometry_PBMC/flow_pbmc_normalized.csv"),
-    TableSpec("flow_whole_blood", "Flow_Cytometry_Whole_Blood/flow_blood_formatted.csv", ("flow_whole_blood",),
-              "Flow_Cytometry_Whole_Blood/flow_blood_normalized.csv"),
-    TableSpec("cbc", "Lab_Tests_Blood_Count/complete_blood_count.csv", ("cbc", "clinical_chemistry"),
-              "Lab_Tests_Blood_Count/complete_blood_count_normalized.csv"),
-    TableSpec("multiplex_cytokines", "Multiplex_ELISA/multiplexELISA_formatted.csv", ("multiplex_cytokines",),
-              "Multiplex_ELISA/multiplexELISA_normalized.csv", drop_columns=("concentration_unit",)),
+    TableSpec(
+        "cytof_pbmc",
+        "CyTOF_PBMC/cytof_pbmc_formatted.csv",
+        ("cytof_pbmc",),
+        "CyTOF_PBMC/cytof_pbmc_normalized.csv",
+    ),
+    TableSpec(
+        "flow_pbmc",
+        "Flow_Cytometry_PBMC/flow_pbmc_formatted.csv",
+        ("flow_pbmc",),
+        "Flow_Cytometry_PBMC/flow_pbmc_normalized.csv",
+    ),
+    TableSpec(
+        "flow_whole_blood",
+        "Flow_Cytometry_Whole_Blood/flow_blood_formatted.csv",
+        ("flow_whole_blood",),
+        "Flow_Cytometry_Whole_Blood/flow_blood_normalized.csv",
+    ),
+    TableSpec(
+        "cbc",
+        "Lab_Tests_Blood_Count/complete_blood_count.csv",
+        ("cbc", "clinical_chemistry"),
+        "Lab_Tests_Blood_Count/complete_blood_count_normalized.csv",
+    ),
+    TableSpec(
+        "multiplex_cytokines",
+        "Multiplex_ELISA/multiplexELISA_formatted.csv",
+        ("multiplex_cytokines",),
+        "Multiplex_ELISA/multiplexELISA_normalized.csv",
+        drop_columns=("concentration_unit",),
+    ),
     TableSpec("elisa", "ELISA/elisa.csv", ("elisa",), "ELISA/elisa_normalized.csv"),
     TableSpec("hai_titer", "HAI_Titer/hai.csv", ("hai_titer",), "HAI_Titer/hai_normalized.csv"),
-    TableSpec("neutralization_titer", "Virus_Neutralization_Titer/virus_neutralization_titer.csv",
-              ("neutralization_titer",), "Virus_Neutralization_Titer/vnt_normalized.csv"),
-    TableSpec("clinical_chemistry", "lab_test_comprehensive_metabolic_panel.csv", ("clinical_chemistry",)),
+    TableSpec(
+        "neutralization_titer",
+        "Virus_Neutralization_Titer/virus_neutralization_titer.csv",
+        ("neutralization_titer",),
+        "Virus_Neutralization_Titer/vnt_normalized.csv",
+    ),
+    TableSpec(
+        "clinical_chemistry", "lab_test_comprehensive_metabolic_panel.csv", ("clinical_chemistry",)
+    ),
     TableSpec("lipid_panel", "lab_test_fasting_lipid_profile.csv", ("lipid_panel",)),
-    TableSpec("questionnaire", "Questionnaire/questionnaire.csv", ("questionnaire",), layout="questionnaire"),
+    TableSpec(
+        "questionnaire",
+        "Questionnaire/questionnaire.csv",
+        ("questionnaire",),
+        layout="questionnaire",
+    ),
     TableSpec("hla", "hla.csv", ("hla_genotype",), layout="hla"),
 )
 DOCUMENTATION_FILES = ("Questionnaire/questionnaire_dictionary.csv",)
@@ -85,12 +117,16 @@ def _decode(raw: bytes, path: Path, notes: list[str]) -> str:
     text = text.removeprefix("\ufeff")
     if "\r" in text:
         mac = text.count("\r") - text.count("\r\n")
-        notes.append("old Mac CR line endings normalised" if mac else "CRLF line endings normalised")
+        notes.append(
+            "old Mac CR line endings normalised" if mac else "CRLF line endings normalised"
+        )
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
 
 
-def _dedupe_columns(df: pd.DataFrame, header: list[str], notes: list[str], bad: dict[int, str]) -> pd.DataFrame:
+def _dedupe_columns(
+    df: pd.DataFrame, header: list[str], notes: list[str], bad: dict[int, str]
+) -> pd.DataFrame:
     keep: list[int] = []
     first: dict[str, int] = {}
     for i, name in enumerate(header):
@@ -127,8 +163,14 @@ def read_10kip_table(path: str | Path) -> RawTable:
         raise DatasetError(f"{p}: cannot read: {e}") from e
     text = _decode(raw, p, notes)
     try:
-        df = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
-                         skip_blank_lines=False, engine="c")
+        df = pd.read_csv(
+            io.StringIO(text),
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            engine="c",
+        )
     except (pd.errors.ParserError, ValueError) as e:
         raise DatasetError(f"{p}: not a readable CSV: {e}") from e
     if df.empty:
@@ -159,4 +201,6 @@ def dataset_root(data_dir: str | Path) -> Path:
         return d / "10kip"
     if (d / "CyTOF_PBMC").is_dir() or (d / "hla.csv").is_file():
         return d
-    raise DatasetError(f"{d}: no 10KIP data here (expected {d / '10kip'}/ or the 10kip folder itself)")
+    raise DatasetError(
+        f"{d}: no 10KIP data here (expected {d / '10kip'}/ or the 10kip folder itself)"
+    )

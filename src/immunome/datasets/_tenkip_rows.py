@@ -55,9 +55,14 @@ class SourceRows:
         for site, pos in self.meta.groupby("site", sort=True).indices.items():
             meta = self.meta.iloc[pos].copy()
             out[str(site)] = SourceRows(
-                spec=self.spec, report=self.report, meta=meta,
+                spec=self.spec,
+                report=self.report,
+                meta=meta,
                 wide={a: df.iloc[pos].copy() for a, df in self.wide.items()},
-                long={a: df[df["row"].isin(meta.index)].reset_index(drop=True) for a, df in self.long.items()},
+                long={
+                    a: df[df["row"].isin(meta.index)].reset_index(drop=True)
+                    for a, df in self.long.items()
+                },
                 source_column=self.source_column,
             )
         return out
@@ -66,14 +71,17 @@ class SourceRows:
 def _meta(raw: RawTable, spec: TableSpec) -> pd.DataFrame:
     d = raw.data
     get = lambda c: d[c] if c in d.columns else pd.Series(None, index=d.index, dtype=object)  # noqa: E731
-    meta = pd.DataFrame({
-        "line": d["_line"].to_numpy(),
-        "site": get("study_accession"),
-        "subject": get("subject_accession"),
-        "age": to_number(get("age")),
-        "sex": get("gender"),
-        "race": get("race"),
-    }, index=d.index)
+    meta = pd.DataFrame(
+        {
+            "line": d["_line"].to_numpy(),
+            "site": get("study_accession"),
+            "subject": get("subject_accession"),
+            "age": to_number(get("age")),
+            "sex": get("gender"),
+            "race": get("race"),
+        },
+        index=d.index,
+    )
     for src, dst in EXTRA_PARTICIPANT.items():
         if src in d.columns:
             meta[dst] = d[src]
@@ -85,7 +93,9 @@ def _meta(raw: RawTable, spec: TableSpec) -> pd.DataFrame:
     return meta
 
 
-def _route_columns(cols: list[str], assays: list[Assay], rep: FileReport) -> dict[str, list[tuple[str, str]]]:
+def _route_columns(
+    cols: list[str], assays: list[Assay], rep: FileReport
+) -> dict[str, list[tuple[str, str]]]:
     """source column → [(assay id, feature id)] via protocol ids/aliases; others are reported."""
     routes: dict[str, list[tuple[str, str]]] = {}
     for c in cols:
@@ -126,7 +136,9 @@ def wide_rows(raw: RawTable, spec: TableSpec, protocol: Protocol, rep: FileRepor
     for c in spec.drop_columns:
         if c in raw.data.columns:
             vals = raw.data[c].dropna().unique().tolist()
-            rep.columns_not_imported[c] = f"unit column (values {vals[:5]}) — equals the protocol unit"
+            rep.columns_not_imported[c] = (
+                f"unit column (values {vals[:5]}) — equals the protocol unit"
+            )
     out = SourceRows(spec=spec, report=rep, meta=meta)
     for col, hits in _route_columns(cols, assays, rep).items():
         for assay_id, fid in hits:
@@ -169,20 +181,27 @@ def hla_rows(raw: RawTable, spec: TableSpec, protocol: Protocol, rep: FileReport
     meta = _meta(raw, spec)
     d = raw.data
     entries: list[tuple[int, str, float]] = []
-    for idx, locus, a1, a2 in zip(d.index, d["locus_name"], d["allele_1"], d["allele_2"], strict=True):
-        feats = [hla_feature(locus, a) for a in (a1, a2)]
-        bad = [a for a, f in zip((a1, a2), feats, strict=True) if a is not None and f is None]
+    blank = {"-", "--", "blank"}
+    for idx, locus, a1, a2 in zip(
+        d.index, d["locus_name"], d["allele_1"], d["allele_2"], strict=True
+    ):
+        if isinstance(meta.at[idx, "reject"], str):
+            continue
+        alleles = [None if a is None or a.strip().lower() in blank else a for a in (a1, a2)]
+        feats = [hla_feature(locus, a) for a in alleles]
+        bad = [a for a, f in zip(alleles, feats, strict=True) if a is not None and f is None]
         if bad:
-            meta.loc[idx, "reject"] = meta.loc[idx, "reject"] or (
+            meta.at[idx, "reject"] = (
                 f"[hla-allele] {bad[0]!r} at locus {locus!r} is not an HLA allele name"
             )
-            continue
-        if not any(feats):
-            meta.loc[idx, "reject"] = meta.loc[idx, "reject"] or "[hla-allele] no allele typed at this locus"
-            continue
-        for fid in sorted({f for f in feats if f}):
-            entries.append((idx, fid, float(feats.count(fid))))
-    rep.notes.append("alleles written as hla_<locus>_<digits> allele dosage (copies, 0–2)")
+        elif not any(feats):
+            meta.at[idx, "reject"] = "[hla-allele] no allele typed at this locus"
+        else:
+            for fid in sorted({f for f in feats if f}):
+                entries.append((idx, fid, float(feats.count(fid))))
+    rep.notes.append(
+        "alleles written as hla_<locus>_<digits> allele dosage (copies, 0–2); '-' = not typed"
+    )
     long = pd.DataFrame(entries, columns=["row", "feature", "value"])
     return SourceRows(spec=spec, report=rep, meta=meta, long={spec.assays[0]: long})
 

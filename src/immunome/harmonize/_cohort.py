@@ -136,6 +136,7 @@ def apply(
     layer: str | None = None,
     key_added: str = "harmonized",
     bridge: str | None = None,
+    on_confounded: Literal["flag", "skip", "error"] = "flag",
     visit: str | None = None,
     day: int | None = None,
 ) -> Harmonization:
@@ -162,6 +163,7 @@ def apply(
         cov,
         participants=obs.get("participant_id"),
         bridge=_bridge(obs, bridge),
+        on_confounded=on_confounded,
     )
     if extra:
         h.data = pd.concat([h.data, X[extra].astype(float)], axis=1)[list(X.columns)]

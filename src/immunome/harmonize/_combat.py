@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from immunome.errors import HarmonizeError
-from immunome.harmonize._design import CovariateEncoder
+from immunome.harmonize._design import CovariateEncoder, clean_categorical
 from immunome.harmonize._flags import Flag
 from immunome.harmonize._scales import ScaleSpec, from_scale, resolve_scales, to_scale
 
@@ -109,6 +109,8 @@ class CombatModel:
     mean_only: bool = False
     min_site_size: int = 3
     method: str = "combat"
+    design_mean: np.ndarray | None = None
+    covariate_reference: dict[str, Any] = field(default_factory=dict)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -136,6 +138,8 @@ class CombatModel:
             "beta": [_arr(row) for row in self.beta],
             "sites": {s: e.to_dict() for s, e in self.sites.items()},
             "flags": [f.to_dict() for f in self.flags],
+            "design_mean": None if self.design_mean is None else _arr(self.design_mean),
+            "covariate_reference": self.covariate_reference,
         }
 
     def to_json(self) -> str:
@@ -166,6 +170,8 @@ class CombatModel:
             reference=d.get("reference"),
             mean_only=bool(d.get("mean_only", False)),
             min_site_size=int(d.get("min_site_size", 3)),
+            design_mean=None if d.get("design_mean") is None else _unarr(d["design_mean"]),
+            covariate_reference=dict(d.get("covariate_reference") or {}),
         )
 
     @classmethod
@@ -288,6 +294,8 @@ def fit_combat(
         reference=reference,
         mean_only=mean_only,
         min_site_size=min_site_size,
+        design_mean=C[eligible].mean(axis=0) if eligible.any() else None,
+        covariate_reference=covariate_reference(covariates[eligible], enc),
     )
     for s in fit_sites:
         rows = eligible & (site_arr == s)
@@ -489,6 +497,31 @@ def _fit_group(
         beta[varying] = coef[len(sites) :, i]
         out[q] = _FeatureFit(True, out[q].flags, float(grand[i]), float(var[i]), beta)
     return [out[q] for q in range(len(feats))]
+
+
+def covariate_reference(covariates: pd.DataFrame, enc: CovariateEncoder) -> dict[str, Any]:
+    """Summary of the fitted samples' protected covariates, kept to judge a new site's overlap:
+    percentiles (0, 1, …, 100) of numeric ones and level proportions of categorical ones.
+
+    Example:
+        >>> enc = CovariateEncoder.fit(pd.DataFrame({"age": [20.0, 40.0]}))
+        >>> covariate_reference(pd.DataFrame({"age": [20.0, 40.0]}), enc)["age"]["percentiles"][50]
+        30.0
+    """
+    out: dict[str, Any] = {}
+    for c in enc.numeric:
+        v = covariates[c].dropna().to_numpy(float)
+        if len(v):
+            out[c] = {"percentiles": [float(x) for x in np.percentile(v, np.arange(101))]}
+    for c in enc.categorical:
+        v = clean_categorical(covariates[c]).dropna()
+        if len(v):
+            out[c] = {
+                "levels": {
+                    str(k): float(x) for k, x in v.value_counts(normalize=True).sort_index().items()
+                }
+            }
+    return out
 
 
 def _stand_mean(model: CombatModel, C: np.ndarray) -> np.ndarray:

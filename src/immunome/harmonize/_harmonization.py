@@ -38,7 +38,11 @@ import pandas as pd
 from immunome.errors import ConfoundingWarning, HarmonizeError
 from immunome.harmonize._bridge import BridgeModel, apply_bridge, fit_bridge
 from immunome.harmonize._combat import CombatModel, apply_combat, fit_combat
-from immunome.harmonize._confounding import affected_features, detect_confounding
+from immunome.harmonize._confounding import (
+    affected_features,
+    confounding_vs_reference,
+    detect_confounding,
+)
 from immunome.harmonize._flags import Flag
 
 METHODS = ("combat", "bridge")
@@ -177,8 +181,15 @@ def harmonize_frame(
         mean_only=mean_only,
         min_site_size=min_site_size,
     )
+    conf = (
+        detect_confounding(
+            site, covariates, auc_threshold=confounding_auc, min_site_size=min_site_size
+        )
+        if covariates.shape[1]
+        else pd.DataFrame()
+    )
     conf, aff, cflags = _confounding(
-        model, site, covariates, confounding_auc, affected_threshold, min_site_size, on_confounded
+        model, site, covariates, conf, affected_threshold, on_confounded
     )
     model.flags += cflags
     res = apply_combat(model, X, site, covariates, participants=participants)
@@ -196,8 +207,14 @@ def apply_frame(
     *,
     participants: pd.Series | None = None,
     bridge: pd.Series | None = None,
+    on_confounded: Literal["flag", "skip", "error"] = "flag",
+    confounding_auc: float = 0.9,
+    affected_threshold: float = 0.5,
 ) -> Harmonization:
     """Apply stored estimates (frozen mode): known sites use them as is, new sites are estimated.
+
+    A new site is checked for confounding against the fitted samples' covariate summary (same
+    rules and ``on_confounded`` policy as :func:`harmonize_frame`).
 
     Example:
         >>> X = pd.DataFrame({"f": [1.0, 2, 3, 5, 6, 7]}); s = pd.Series(list("AAABBB"))
@@ -210,8 +227,21 @@ def apply_frame(
     if isinstance(model, BridgeModel):
         res = apply_bridge(model, X, site, bridge)
         return Harmonization("bridge", res.data, res.corrected, res.model, res.flags)
+    if on_confounded not in CONFOUNDED:
+        raise HarmonizeError(f"unknown on_confounded {on_confounded!r}", allowed=CONFOUNDED)
     res = apply_combat(model, X, site, covariates, participants=participants)
-    return Harmonization("combat", res.data, res.corrected, res.model, res.flags)
+    present = set(site.astype(str))
+    new = sorted(
+        s for s, e in res.model.sites.items() if e.source == "frozen-apply" and s in present
+    )
+    conf = confounding_vs_reference(res.model, site, covariates, new, auc_threshold=confounding_auc)
+    conf, aff, cflags = _confounding(
+        res.model, site, covariates, conf, affected_threshold, on_confounded
+    )
+    data, corrected = res.data, res.corrected
+    if on_confounded == "skip" and len(aff):
+        data, corrected = _restore(X, site, data, corrected, aff[aff["affected"]])
+    return Harmonization("combat", data, corrected, res.model, res.flags + cflags, conf, aff)
 
 
 def load_estimates(text: str | bytes) -> Model:
@@ -240,14 +270,12 @@ def _confounding(
     model: CombatModel,
     site: pd.Series,
     covariates: pd.DataFrame,
-    auc: float,
+    conf: pd.DataFrame,
     threshold: float,
-    min_site_size: int,
     policy: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[Flag]]:
-    if covariates.shape[1] == 0:
-        return pd.DataFrame(), pd.DataFrame(), []
-    conf = detect_confounding(site, covariates, auc_threshold=auc, min_site_size=min_site_size)
+    if conf.empty:
+        return conf, pd.DataFrame(), []
     bad = conf[conf["confounded"]]
     sites = sorted(set(bad["site"]) & set(model.sites))
     aff = affected_features(model, site, covariates, sites, threshold=threshold)

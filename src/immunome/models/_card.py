@@ -51,7 +51,11 @@ def render_card_markdown(card: Mapping[str, Any]) -> str:
     out = [f"# Model card: {card.get('name', '?')}\n"]
     if card.get("summary"):
         out.append(card["summary"] + "\n")
-    fields = [("Task", card.get("task")), ("Target", card.get("target")), ("Headline", card.get("headline"))]
+    fields = [
+        ("Task", card.get("task")),
+        ("Target", card.get("target")),
+        ("Headline", card.get("headline")),
+    ]
     out += [f"- **{k}**: {_cell(v)}" for k, v in fields if v is not None]
     data = card.get("data") or {}
     if data:
@@ -76,7 +80,9 @@ def render_card_markdown(card: Mapping[str, Any]) -> str:
         out += [f"- **{k}**: {_cell(v)}" for k, v in card["intervals"].items()]
     if card.get("gap_association"):
         out.append("\n## Immune-age gap association\n")
-        out.append("```json\n" + json.dumps(card["gap_association"], indent=2, sort_keys=True) + "\n```")
+        out.append(
+            "```json\n" + json.dumps(card["gap_association"], indent=2, sort_keys=True) + "\n```"
+        )
     for key, title in (("intended_use", "Intended use"), ("limits", "Limits")):
         if card.get(key):
             out.append(f"\n## {title}\n")

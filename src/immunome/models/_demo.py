@@ -24,8 +24,9 @@ def _open(store: Any):
     return open_store(store)
 
 
-def train_demo_models(store: Any, *, release: str = "latest", save: bool = True,
-                      all_tasks: bool = False) -> list[dict[str, Any]]:
+def train_demo_models(
+    store: Any, *, release: str = "latest", save: bool = True, all_tasks: bool = False
+) -> list[dict[str, Any]]:
     """Train both demo models and return headline metrics beside baselines (one dict per model).
 
     Immune age is trained when the release has ``cytof_pbmc`` with age at ≥ 3 non-CMI-PB sites;
@@ -41,22 +42,45 @@ def train_demo_models(store: Any, *, release: str = "latest", save: bool = True,
             h = m.card["headline"]
             if save:
                 save_model(m, st.path if hasattr(st, "path") else store)
-            out.append({"model": m.name, "version": m.version, "task": "immune age",
-                        "metric": "leave-one-site-out MAE (years)", "value": h["loso_mae"],
-                        "r": h["loso_r"], "interval_coverage_90": h["loso_interval_coverage"],
-                        "baselines": {"ridge_log": h["baseline_ridge_log_loso_mae"],
-                                      "training_mean": h["baseline_mean_loso_mae"]}})
+            out.append(
+                {
+                    "model": m.name,
+                    "version": m.version,
+                    "task": "immune age",
+                    "metric": "leave-one-site-out MAE (years)",
+                    "value": h["loso_mae"],
+                    "r": h["loso_r"],
+                    "interval_coverage_90": h["loso_interval_coverage"],
+                    "baselines": {
+                        "ridge_log": h["baseline_ridge_log_loso_mae"],
+                        "training_mean": h["baseline_mean_loso_mae"],
+                    },
+                }
+            )
     if "CMIPB2020" in sites:
         from immunome.models._train import CMIPB_TASKS
 
-        rows = [dict(zip(("assay", "fullname", "fetchname", "day"), r, strict=True)) for r in CMIPB_TASKS
-                if all_tasks or r[1] in HEADLINE_TASKS]
+        rows = [
+            dict(zip(("assay", "fullname", "fetchname", "day"), r, strict=True))
+            for r in CMIPB_TASKS
+            if all_tasks or r[1] in HEADLINE_TASKS
+        ]
         for m in train(cohort, spec={"task": "vaccine_response", "tasks": rows}):
             h = m.card["headline"]
             if save:
                 save_model(m, st.path if hasattr(st, "path") else store)
-            out.append({"model": m.name, "version": m.version, "task": "vaccine response",
-                        "metric": "5-fold CV Spearman (CMI-PB 2020)", "value": h["cv_spearman"],
-                        "baselines": {"carry_forward": h["carry_forward"], "lasso_baselines": h["lasso_baselines"],
-                                      "demographics": h["demographics"]}})
+            out.append(
+                {
+                    "model": m.name,
+                    "version": m.version,
+                    "task": "vaccine response",
+                    "metric": "5-fold CV Spearman (CMI-PB 2020)",
+                    "value": h["cv_spearman"],
+                    "baselines": {
+                        "carry_forward": h["carry_forward"],
+                        "lasso_baselines": h["lasso_baselines"],
+                        "demographics": h["demographics"],
+                    },
+                }
+            )
     return out

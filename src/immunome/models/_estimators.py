@@ -69,8 +69,14 @@ class LinearRegressor:
         elif alpha is None:
             l1 = 1.0 if kind == "lasso" else self.spec.get("l1_ratio", [0.1, 0.5, 0.9])
             cv = min(5, max(2, len(y) // 4))
-            model = lm.ElasticNetCV(l1_ratio=l1, cv=cv, alphas=int(self.spec.get("n_alphas", 30)), max_iter=5000,
-                                    tol=1e-3, random_state=seed)
+            model = lm.ElasticNetCV(
+                l1_ratio=l1,
+                cv=cv,
+                alphas=int(self.spec.get("n_alphas", 30)),
+                max_iter=5000,
+                tol=1e-3,
+                random_state=seed,
+            )
         else:
             l1 = 1.0 if kind == "lasso" else self.spec.get("l1_ratio", 0.5)
             model = lm.ElasticNet(alpha=alpha, l1_ratio=l1, max_iter=20000, random_state=seed)
@@ -121,9 +127,15 @@ class LightGBMRegressor:
     def fit(self, X: np.ndarray, y: np.ndarray) -> LightGBMRegressor:
         import lightgbm as lgb
 
-        params = {**LGB_DEFAULTS, **self.spec.get("params", {}), "seed": int(self.spec.get("seed", 0))}
+        params = {
+            **LGB_DEFAULTS,
+            **self.spec.get("params", {}),
+            "seed": int(self.spec.get("seed", 0)),
+        }
         data = lgb.Dataset(X, label=y, params={"verbosity": -1})
-        self.booster_ = lgb.train(params, data, num_boost_round=int(self.spec.get("n_estimators", 1000)))
+        self.booster_ = lgb.train(
+            params, data, num_boost_round=int(self.spec.get("n_estimators", 1000))
+        )
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -197,7 +209,9 @@ class KDMRegressor:
 class SVRRegressor:
     """Median-impute, standardise, RBF-kernel support vector regression (ε-insensitive, robust to outliers).
 
-    Saved as support vectors + dual coefficients; prediction is plain numpy.
+    Kernel SVR scales quadratically, so above ``max_samples`` rows (default 5000) it is fitted on a
+    seeded random subsample of that size. Saved as support vectors + dual coefficients; prediction
+    is plain numpy.
     """
 
     def __init__(self, spec: dict[str, Any]):
@@ -212,7 +226,19 @@ class SVRRegressor:
         sd = Z.std(axis=0)
         self.scale_ = np.where(sd > 0, sd, 1.0)
         Z = (Z - self.center_) / self.scale_
-        model = SVR(C=float(self.spec.get("C", 100.0)), epsilon=float(self.spec.get("epsilon", 1.0)), gamma="scale")
+        model = SVR(
+            C=float(self.spec.get("C", 100.0)),
+            epsilon=float(self.spec.get("epsilon", 1.0)),
+            gamma="scale",
+        )
+        cap = int(self.spec.get("max_samples", 5000))
+        if len(y) > cap:
+            keep = np.sort(
+                np.random.default_rng(int(self.spec.get("seed", 0))).choice(
+                    len(y), cap, replace=False
+                )
+            )
+            Z, y = Z[keep], y[keep]
         model.fit(Z, y)
         self.sv_ = np.asarray(model.support_vectors_, dtype=float)
         self.dual_ = np.asarray(model.dual_coef_, dtype=float).ravel()
@@ -222,8 +248,15 @@ class SVRRegressor:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         Z = (_impute(X, self.fill_) - self.center_) / self.scale_
-        d2 = (Z**2).sum(1)[:, None] + (self.sv_**2).sum(1)[None, :] - 2 * Z @ self.sv_.T
-        return np.exp(-self.gamma_ * np.clip(d2, 0, None)) @ self.dual_ + self.intercept_
+        out = np.empty(len(Z))
+        sv2 = (self.sv_**2).sum(1)[None, :]
+        for i in range(0, len(Z), 4096):  # bounded memory for large inputs
+            z = Z[i : i + 4096]
+            d2 = (z**2).sum(1)[:, None] + sv2 - 2 * z @ self.sv_.T
+            out[i : i + 4096] = (
+                np.exp(-self.gamma_ * np.clip(d2, 0, None)) @ self.dual_ + self.intercept_
+            )
+        return out
 
     def to_state(self) -> tuple[dict[str, Any], dict[str, str]]:
         keys = ("fill_", "center_", "scale_", "sv_", "dual_")

@@ -27,7 +27,13 @@ from immunome.errors import ModelError
 from immunome.models._metrics import age_band, gap_association, regression_metrics, subgroup_metrics
 from immunome.models._model import Model, conformal_quantile, fit_model
 from immunome.models._schema import add_derived, build_schema, training_matrix
-from immunome.models._splits import Split, cross_predict, group_kfold_splits, kfold_splits, loso_splits
+from immunome.models._splits import (
+    Split,
+    cross_predict,
+    group_kfold_splits,
+    kfold_splits,
+    loso_splits,
+)
 
 BASELINES: dict[str, dict[str, Any]] = {
     "training_mean": {"kind": "mean"},
@@ -37,45 +43,98 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "elasticnet": {"kind": "elasticnet"},
     "lightgbm": {"kind": "lightgbm", "n_estimators": 1000},
     "svr_rbf": {"kind": "svr", "C": 100.0, "epsilon": 1.0},
-    "ridge+svr": {"kind": "ensemble", "members": [{"kind": "ridge", "alpha": 1.0}, {"kind": "svr", "C": 100.0}]},
-    "ridge+svr+lightgbm+kdm": {"kind": "ensemble", "members": [
-        {"kind": "ridge", "alpha": 1.0}, {"kind": "svr", "C": 100.0},
-        {"kind": "lightgbm", "n_estimators": 1000}, {"kind": "kdm"}]},
+    "ridge+svr": {
+        "kind": "ensemble",
+        "members": [{"kind": "ridge", "alpha": 1.0}, {"kind": "svr", "C": 100.0}],
+    },
+    "ridge+svr+lightgbm+kdm": {
+        "kind": "ensemble",
+        "members": [
+            {"kind": "ridge", "alpha": 1.0},
+            {"kind": "svr", "C": 100.0},
+            {"kind": "lightgbm", "n_estimators": 1000},
+            {"kind": "kdm"},
+        ],
+    },
 }
 # Child-over-parent log-ratio features (naive / memory fractions fall or rise with age), written
 # with protocol feature ids; 10KIP column names are accepted through ALIASES_10KIP. A ratio is used
 # only if its denominator and at least one numerator column exist. ``partial``: a missing
 # numerator part counts as absent (e.g. naive T fraction from naive CD4 alone when CD8 was not stained).
 RATIOS: list[dict[str, Any]] = [
-    {"name": "log_ratio_naive_cd8", "numerator": ["naive_cd8_t_cell"], "denominator": ["cd8_t_cell"]},
-    {"name": "log_ratio_naive_cd4", "numerator": ["naive_cd4_t_cell"], "denominator": ["cd4_t_cell"]},
-    {"name": "log_ratio_naive_t", "numerator": ["naive_cd4_t_cell", "naive_cd8_t_cell"], "denominator": ["t_cell"],
-     "partial": True},
+    {
+        "name": "log_ratio_naive_cd8",
+        "numerator": ["naive_cd8_t_cell"],
+        "denominator": ["cd8_t_cell"],
+    },
+    {
+        "name": "log_ratio_naive_cd4",
+        "numerator": ["naive_cd4_t_cell"],
+        "denominator": ["cd4_t_cell"],
+    },
+    {
+        "name": "log_ratio_naive_t",
+        "numerator": ["naive_cd4_t_cell", "naive_cd8_t_cell"],
+        "denominator": ["t_cell"],
+        "partial": True,
+    },
     {"name": "log_ratio_cd4_cd8", "numerator": ["cd4_t_cell"], "denominator": ["cd8_t_cell"]},
-    {"name": "log_ratio_effector_cd8", "numerator": ["effector_memory_cd8_t_cell", "temra_cd8_t_cell"],
-     "denominator": ["cd8_t_cell"]},
-    {"name": "log_ratio_effector_cd4", "numerator": ["effector_memory_cd4_t_cell", "temra_cd4_t_cell"],
-     "denominator": ["cd4_t_cell"]},
-    {"name": "log_ratio_cm_cd4", "numerator": ["central_memory_cd4_t_cell"], "denominator": ["cd4_t_cell"]},
-    {"name": "log_ratio_cm_cd8", "numerator": ["central_memory_cd8_t_cell"], "denominator": ["cd8_t_cell"]},
+    {
+        "name": "log_ratio_effector_cd8",
+        "numerator": ["effector_memory_cd8_t_cell", "temra_cd8_t_cell"],
+        "denominator": ["cd8_t_cell"],
+    },
+    {
+        "name": "log_ratio_effector_cd4",
+        "numerator": ["effector_memory_cd4_t_cell", "temra_cd4_t_cell"],
+        "denominator": ["cd4_t_cell"],
+    },
+    {
+        "name": "log_ratio_cm_cd4",
+        "numerator": ["central_memory_cd4_t_cell"],
+        "denominator": ["cd4_t_cell"],
+    },
+    {
+        "name": "log_ratio_cm_cd8",
+        "numerator": ["central_memory_cd8_t_cell"],
+        "denominator": ["cd8_t_cell"],
+    },
     {"name": "log_ratio_naive_b", "numerator": ["naive_b_cell"], "denominator": ["b_cell"]},
     {"name": "log_ratio_memory_b", "numerator": ["memory_b_cell"], "denominator": ["b_cell"]},
     {"name": "log_ratio_treg", "numerator": ["treg"], "denominator": ["cd4_t_cell"]},
     {"name": "log_ratio_nk_lymph", "numerator": ["nk_cell"], "denominator": ["lymphocyte"]},
     {"name": "log_ratio_t_lymph", "numerator": ["t_cell"], "denominator": ["lymphocyte"]},
-    {"name": "log_ratio_cd16_mono", "numerator": ["cd16_pos_monocyte"], "denominator": ["monocyte"]},
+    {
+        "name": "log_ratio_cd16_mono",
+        "numerator": ["cd16_pos_monocyte"],
+        "denominator": ["monocyte"],
+    },
 ]
 ALIASES_10KIP = {
-    "lymphocyte": "Lymphocytes", "monocyte": "Monocytes", "t_cell": "T_cells", "cd4_t_cell": "CD4_T_cells",
-    "cd8_t_cell": "CD8_T_cells", "naive_cd4_t_cell": "Naive_CD4_T_cells",
-    "central_memory_cd4_t_cell": "Central_Memory_CD4_T_cells", "effector_memory_cd4_t_cell": "Effector_Memory_CD4_T_cells",
-    "temra_cd4_t_cell": "Effector_CD4_T_cells", "naive_cd8_t_cell": "Naive_CD8_T_cells",
-    "central_memory_cd8_t_cell": "Central_Memory_CD8_T_cells", "effector_memory_cd8_t_cell": "Effector_Memory_CD8_T_cells",
-    "temra_cd8_t_cell": "Effector_CD8_T_cells", "treg": "Tregs", "nk_cell": "NK_cells", "b_cell": "B_cells",
-    "naive_b_cell": "Naive_B_cells", "memory_b_cell": "Memory_B_cells", "cd16_pos_monocyte": "CD16_pos_monocytes",
+    "lymphocyte": "Lymphocytes",
+    "monocyte": "Monocytes",
+    "t_cell": "T_cells",
+    "cd4_t_cell": "CD4_T_cells",
+    "cd8_t_cell": "CD8_T_cells",
+    "naive_cd4_t_cell": "Naive_CD4_T_cells",
+    "central_memory_cd4_t_cell": "Central_Memory_CD4_T_cells",
+    "effector_memory_cd4_t_cell": "Effector_Memory_CD4_T_cells",
+    "temra_cd4_t_cell": "Effector_CD4_T_cells",
+    "naive_cd8_t_cell": "Naive_CD8_T_cells",
+    "central_memory_cd8_t_cell": "Central_Memory_CD8_T_cells",
+    "effector_memory_cd8_t_cell": "Effector_Memory_CD8_T_cells",
+    "temra_cd8_t_cell": "Effector_CD8_T_cells",
+    "treg": "Tregs",
+    "nk_cell": "NK_cells",
+    "b_cell": "B_cells",
+    "naive_b_cell": "Naive_B_cells",
+    "memory_b_cell": "Memory_B_cells",
+    "cd16_pos_monocyte": "CD16_pos_monocytes",
 }
-CITATION_10KIP = ("Zalocusky KA et al. The 10,000 Immunomes Project: building a resource for human immunology. "
-                  "Cell Reports 2018. Data: ImmPort (open access).")
+CITATION_10KIP = (
+    "Zalocusky KA et al. The 10,000 Immunomes Project: building a resource for human immunology. "
+    "Cell Reports 2018. Data: ImmPort (open access)."
+)
 
 
 def default_derived(columns: list[str]) -> list[dict[str, Any]]:
@@ -122,7 +181,13 @@ def evaluate_candidates(
     full = _matrix(X, derived, transform)
     base = _matrix(X, [], transform)
     splits = {"loso": loso_splits(groups), "kfold5": kfold_splits(y, n_splits=5, seed=seed)}
-    res: dict[str, Any] = {"pred": {}, "splits": splits, "loso": {}, "kfold5": {}, "derived": derived}
+    res: dict[str, Any] = {
+        "pred": {},
+        "splits": splits,
+        "loso": {},
+        "kfold5": {},
+        "derived": derived,
+    }
     for name, spec in {**BASELINES, **(CANDIDATES if candidates is None else candidates)}.items():
         M = base if name in BASELINES else full
         for scheme, sp in splits.items():
@@ -138,7 +203,13 @@ def choose(res: dict[str, Any], candidates: dict[str, dict[str, Any]]) -> str:
 
 
 def conformal_oof(
-    spec: dict[str, Any], M: np.ndarray, y: np.ndarray, groups: np.ndarray, splits: list[Split], *, alpha: float = 0.1
+    spec: dict[str, Any],
+    M: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    splits: list[Split],
+    *,
+    alpha: float = 0.1,
 ) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
     """Out-of-fold intervals: in each split, the conformal quantile comes from inner group-CV residuals
     on that split's *training* rows only; coverage is then measured on its test rows."""
@@ -150,13 +221,19 @@ def conformal_oof(
         pred = _maker(spec)().fit(M[s.train], y[s.train]).predict(M[s.test])
         lower[s.test], upper[s.test] = pred - q, pred + q
         cov = float(np.mean((y[s.test] >= lower[s.test]) & (y[s.test] <= upper[s.test])))
-        per_split.append({"split": s.name, "n": int(len(s.test)), "q": round(q, 3), "coverage": round(cov, 4)})
+        per_split.append(
+            {"split": s.name, "n": int(len(s.test)), "q": round(q, 3), "coverage": round(cov, 4)}
+        )
     return lower, upper, per_split
 
 
 def nested_loso_mae(
-    X: pd.DataFrame, y: np.ndarray, groups: np.ndarray, candidates: dict[str, dict[str, Any]],
-    derived: list[dict[str, Any]], transform: str = "log1p",
+    X: pd.DataFrame,
+    y: np.ndarray,
+    groups: np.ndarray,
+    candidates: dict[str, dict[str, Any]],
+    derived: list[dict[str, Any]],
+    transform: str = "log1p",
 ) -> dict[str, Any]:
     """Honest error of "pick the best candidate by LOSO": selection is redone inside each outer fold."""
     M = _matrix(X, derived, transform)
@@ -164,8 +241,12 @@ def nested_loso_mae(
     pred, picks = np.full(len(y), np.nan), {}
     for s in loso_splits(groups):
         inner = loso_splits(groups[s.train])
-        maes = {n: np.nanmean(np.abs(cross_predict(_maker(sp), M[s.train], y[s.train], inner)[0] - y[s.train]))
-                for n, sp in candidates.items()}
+        maes = {
+            n: np.nanmean(
+                np.abs(cross_predict(_maker(sp), M[s.train], y[s.train], inner)[0] - y[s.train])
+            )
+            for n, sp in candidates.items()
+        }
         best = min(maes, key=maes.get)
         picks[s.name] = best
         pred[s.test] = _maker(candidates[best])().fit(M[s.train], y[s.train]).predict(M[s.test])
@@ -206,27 +287,65 @@ def train_immune_age(
         intervals[f"{scheme}_coverage"] = round(float(np.mean((y >= lo) & (y <= hi))), 4)
         coverage += [{"scheme": scheme, **p} for p in per]
     loso_pred = res["pred"][(chosen, "loso")]
-    model = fit_model(X, y, spec=cands[chosen], name=name, units=units, imputation="native", derived=derived,
-                      conformal_residuals=loso_pred - y, alpha=alpha, target={"name": "age", "unit": "years"},
-                      **(context or {}))
+    model = fit_model(
+        X,
+        y,
+        spec=cands[chosen],
+        name=name,
+        units=units,
+        imputation="native",
+        derived=derived,
+        conformal_residuals=loso_pred - y,
+        alpha=alpha,
+        target={"name": "age", "unit": "years"},
+        **(context or {}),
+    )
     nested_res = nested_loso_mae(X, y, groups, cands, derived) if nested else None
-    model.card = immune_age_card(model, res, chosen, cands, y=y, groups=groups, meta=meta, intervals=intervals,
-                                 coverage=coverage, nested=nested_res, alpha=alpha)
+    model.card = immune_age_card(
+        model,
+        res,
+        chosen,
+        cands,
+        y=y,
+        groups=groups,
+        meta=meta,
+        intervals=intervals,
+        coverage=coverage,
+        nested=nested_res,
+        alpha=alpha,
+    )
     return model
 
 
 def immune_age_card(
-    model: Model, res: dict[str, Any], chosen: str, cands: dict[str, Any], *, y: np.ndarray, groups: np.ndarray,
-    meta: pd.DataFrame | None, intervals: dict[str, Any], coverage: list[dict[str, Any]],
-    nested: dict[str, Any] | None, alpha: float,
+    model: Model,
+    res: dict[str, Any],
+    chosen: str,
+    cands: dict[str, Any],
+    *,
+    y: np.ndarray,
+    groups: np.ndarray,
+    meta: pd.DataFrame | None,
+    intervals: dict[str, Any],
+    coverage: list[dict[str, Any]],
+    nested: dict[str, Any] | None,
+    alpha: float,
 ) -> dict[str, Any]:
     """Assemble the immune-age model card (JSON-able dict)."""
     table = []
     for n in [*BASELINES, *cands]:
         role = "baseline" if n in BASELINES else ("chosen" if n == chosen else "candidate")
         lo, ko = res["loso"][n], res["kfold5"][n]
-        table.append({"model": n, "role": role, "loso_mae": lo["mae"], "loso_r": lo["r"],
-                      "kfold5_mae": ko["mae"], "kfold5_r": ko["r"]})
+        table.append(
+            {
+                "model": n,
+                "role": role,
+                "loso_mae": lo["mae"],
+                "loso_r": lo["r"],
+                "kfold5_mae": ko["mae"],
+                "kfold5_r": ko["r"],
+            }
+        )
     pred = res["pred"][(chosen, "loso")]
     lo, hi = res["loso_bounds"]
     ridge_pred = res["pred"][("ridge_log", "loso")]
@@ -250,34 +369,59 @@ def immune_age_card(
         "name": model.name,
         "task": "regression: chronological age (years) from immune cell frequencies",
         "target": {"name": "age", "unit": "years"},
-        "summary": (f"Immune age. Chosen model: {chosen}, selected among {len(cands)} candidates by lowest "
-                    f"leave-one-site-out MAE ({best} y vs {ridge} y for ridge on log features, "
-                    f"{100 * (ridge - best) / ridge:.1f}% lower)."),
-        "headline": {"loso_mae": best, "loso_r": res["loso"][chosen]["r"], "baseline_ridge_log_loso_mae": ridge,
-                     "baseline_mean_loso_mae": res["loso"]["training_mean"]["mae"],
-                     "loso_interval_coverage": intervals.get("loso_coverage"),
-                     "nested_loso_mae": nested["mae"] if nested else None},
-        "data": {"release_id": schema.get("release_id"), "assay": schema.get("assay"), "layer": schema.get("layer"),
-                 "n_participants": int(len(y)), "n_sites": int(len(set(groups.tolist()))),
-                 "citations": schema.get("citations") or [CITATION_10KIP]},
+        "summary": (
+            f"Immune age. Chosen model: {chosen}, selected among {len(cands)} candidates by lowest "
+            f"leave-one-site-out MAE ({best} y vs {ridge} y for ridge on log features, "
+            f"{100 * (ridge - best) / ridge:.1f}% lower)."
+        ),
+        "headline": {
+            "loso_mae": best,
+            "loso_r": res["loso"][chosen]["r"],
+            "baseline_ridge_log_loso_mae": ridge,
+            "baseline_mean_loso_mae": res["loso"]["training_mean"]["mae"],
+            "loso_interval_coverage": intervals.get("loso_coverage"),
+            "nested_loso_mae": nested["mae"] if nested else None,
+        },
+        "data": {
+            "release_id": schema.get("release_id"),
+            "assay": schema.get("assay"),
+            "layer": schema.get("layer"),
+            "n_participants": int(len(y)),
+            "n_sites": int(len(set(groups.tolist()))),
+            "citations": schema.get("citations") or [CITATION_10KIP],
+        },
         "features": [f["name"] for f in schema["features"]],
-        "algorithm": {"name": chosen, "spec": cands[chosen], "transform": "log1p on % features; derived naive-fraction "
-                      "log-ratios", "selection": "lowest leave-one-site-out MAE among candidates",
-                      "candidates": {n: cands[n] for n in cands}, "baselines": BASELINES},
+        "algorithm": {
+            "name": chosen,
+            "spec": cands[chosen],
+            "transform": "log1p on % features; derived naive-fraction log-ratios",
+            "selection": "lowest leave-one-site-out MAE among candidates",
+            "candidates": {n: cands[n] for n in cands},
+            "baselines": BASELINES,
+        },
         "metrics_table": table,
         "nested_selection": nested,
         "per_site": per_site,
         "subgroups": subgroup_metrics(y, pred, sub, lower=lo, upper=hi),
-        "gap_association": gap_association(pred - y, y, {k: v for k, v in sub.items() if k in ("sex", "site")}),
-        "intervals": {"method": f"split conformal, {100 * (1 - alpha):.0f}% nominal; evaluation quantile from "
-                      "inner group-4-fold residuals of each training split; the saved model uses its LOSO residuals",
-                      "half_width_years": model.conformal["q"] if model.conformal else None, **intervals},
+        "gap_association": gap_association(
+            pred - y, y, {k: v for k, v in sub.items() if k in ("sex", "site")}
+        ),
+        "intervals": {
+            "method": f"split conformal, {100 * (1 - alpha):.0f}% nominal; evaluation quantile from "
+            "inner group-4-fold residuals of each training split; the saved model uses its LOSO residuals",
+            "half_width_years": model.conformal["q"] if model.conformal else None,
+            **intervals,
+        },
         "coverage": coverage,
-        "intended_use": ["Research on immune ageing: compare immune age gaps between groups in a harmonised release.",
-                         "Not for clinical decisions about any individual."],
-        "limits": ["Sites differ sharply in age range and site is partly confounded with age; per-site errors vary.",
-                   "Trained on CyTOF PBMC frequencies from 10KIP studies; other panels/gating need re-validation.",
-                   "Predictions regress toward the training mean (old under-, young over-predicted); the age gap "
-                   "correlates with age, so compare the age-adjusted gap.",
-                   "Subgroups with fewer than 5 participants are suppressed."],
+        "intended_use": [
+            "Research on immune ageing: compare immune age gaps between groups in a harmonised release.",
+            "Not for clinical decisions about any individual.",
+        ],
+        "limits": [
+            "Sites differ sharply in age range and site is partly confounded with age; per-site errors vary.",
+            "Trained on CyTOF PBMC frequencies from 10KIP studies; other panels/gating need re-validation.",
+            "Predictions regress toward the training mean (old under-, young over-predicted); the age gap "
+            "correlates with age, so compare the age-adjusted gap.",
+            "Subgroups with fewer than 5 participants are suppressed.",
+        ],
     }

@@ -36,7 +36,10 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float | None:
 
 
 def regression_metrics(
-    y: np.ndarray, pred: np.ndarray, lower: np.ndarray | None = None, upper: np.ndarray | None = None
+    y: np.ndarray,
+    pred: np.ndarray,
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """n, MAE, Pearson r, Spearman ρ, bias, and interval coverage/width if bounds are given."""
     ok = np.isfinite(pred) & np.isfinite(y)
@@ -76,8 +79,14 @@ def subgroup_metrics(
                 continue
             lo = lower[m] if lower is not None else None
             hi = upper[m] if upper is not None else None
-            rows.append({"variable": var, "level": level, "suppressed": False,
-                         **regression_metrics(y[m], pred[m], lo, hi)})
+            rows.append(
+                {
+                    "variable": var,
+                    "level": level,
+                    "suppressed": False,
+                    **regression_metrics(y[m], pred[m], lo, hi),
+                }
+            )
     return rows
 
 
@@ -85,10 +94,17 @@ def age_band(age: np.ndarray) -> np.ndarray:
     """Age bands used for subgroup reporting."""
     edges = [0, 18, 40, 60, 75, 200]
     labels = ["<18", "18-39", "40-59", "60-74", "75+"]
-    return pd.cut(pd.Series(age), edges, right=False, labels=labels).astype("string").fillna("unknown").to_numpy()
+    return (
+        pd.cut(pd.Series(age), edges, right=False, labels=labels)
+        .astype("string")
+        .fillna("unknown")
+        .to_numpy()
+    )
 
 
-def gap_association(gap: np.ndarray, age: np.ndarray, groups: dict[str, np.ndarray]) -> dict[str, Any]:
+def gap_association(
+    gap: np.ndarray, age: np.ndarray, groups: dict[str, np.ndarray]
+) -> dict[str, Any]:
     """Association of the age gap (and the age-adjusted gap) with each grouping variable.
 
     Two groups → Mann–Whitney U; more → Kruskal–Wallis. Levels with n < 5 are left out.

@@ -78,11 +78,22 @@ def fit_model(
 ) -> Model:
     """Fit ``spec`` on ``X``/``y`` and wrap it with its schema (and conformal interval if residuals given)."""
     X = add_derived(X, derived)
-    schema = build_schema(X, transform=transform, transforms=transforms, units=units, categories=categories, imputation=imputation,
-                          derived=derived, **context)
+    schema = build_schema(
+        X,
+        transform=transform,
+        transforms=transforms,
+        units=units,
+        categories=categories,
+        imputation=imputation,
+        derived=derived,
+        **context,
+    )
     est = make_estimator(spec).fit(training_matrix(X, schema), np.asarray(y, dtype=float))
     conf = None
     if conformal_residuals is not None:
-        conf = {"method": "split-conformal on out-of-fold residuals", "alpha": alpha,
-                "q": conformal_quantile(np.abs(conformal_residuals), alpha=alpha)}
+        conf = {
+            "method": "split-conformal on out-of-fold residuals",
+            "alpha": alpha,
+            "q": conformal_quantile(np.abs(conformal_residuals), alpha=alpha),
+        }
     return Model(name=name, spec=spec, estimator=est, schema=schema, conformal=conf)

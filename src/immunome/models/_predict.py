@@ -29,8 +29,15 @@ def _read_table(name: str, data: bytes) -> pd.DataFrame:
     if suffix == ".parquet":
         return pd.read_parquet(io.BytesIO(data))
     if suffix in _TABLE_SUFFIXES:
-        return pd.read_csv(io.BytesIO(data), sep=_TABLE_SUFFIXES[suffix], na_values=["NA", ""], keep_default_na=False)
-    raise UnusableInputError(f"{name}: unsupported table format {suffix!r}", allowed=[".csv", ".tsv", ".parquet"])
+        return pd.read_csv(
+            io.BytesIO(data),
+            sep=_TABLE_SUFFIXES[suffix],
+            na_values=["NA", ""],
+            keep_default_na=False,
+        )
+    raise UnusableInputError(
+        f"{name}: unsupported table format {suffix!r}", allowed=[".csv", ".tsv", ".parquet"]
+    )
 
 
 def _alias_map(columns: list[str], assay_id: str | None) -> dict[str, str]:
@@ -39,7 +46,9 @@ def _alias_map(columns: list[str], assay_id: str | None) -> dict[str, str]:
         return {}
     from immunome.protocol import load_protocol
 
-    assay = next((a for a in load_protocol("global-immunome-study").assays if a.id == assay_id), None)
+    assay = next(
+        (a for a in load_protocol("global-immunome-study").assays if a.id == assay_id), None
+    )
     if assay is None:
         return {}
     out, seen = {}, set()
@@ -51,25 +60,37 @@ def _alias_map(columns: list[str], assay_id: str | None) -> dict[str, str]:
     return out
 
 
-def _participant_level(b: Any, manifest: dict[str, Any], schema: dict[str, Any], path: Path) -> pd.DataFrame:
+def _participant_level(
+    b: Any, manifest: dict[str, Any], schema: dict[str, Any], path: Path
+) -> pd.DataFrame:
     """One row per participant: ``<assay>:<feature>`` values at the schema's baseline day + participant fields."""
     day = int(schema.get("baseline_day", 0))
-    samples = _read_table("samples.csv", b.file(manifest.get("samples", "samples.csv")).read_bytes())
+    samples = _read_table(
+        "samples.csv", b.file(manifest.get("samples", "samples.csv")).read_bytes()
+    )
     samples = samples[pd.to_numeric(samples["day"], errors="coerce") == day]
-    wide = pd.DataFrame(index=pd.Index(samples["participant_id"].astype(str).unique(), name="participant_id"))
+    wide = pd.DataFrame(
+        index=pd.Index(samples["participant_id"].astype(str).unique(), name="participant_id")
+    )
     for e in manifest.get("assays", []):
         bf = b.file(e["file"])
         if bf is None:
-            raise UnusableInputError(f"{path}: manifest names {e['file']} but the bundle has no such file")
+            raise UnusableInputError(
+                f"{path}: manifest names {e['file']} but the bundle has no such file"
+            )
         t = _read_table(e["file"], bf.read_bytes())
         if e.get("layout") == "long":
-            t = t.pivot_table(index="sample_id", columns="feature", values="value", aggfunc="first").reset_index()
+            t = t.pivot_table(
+                index="sample_id", columns="feature", values="value", aggfunc="first"
+            ).reset_index()
         t = t.rename(columns=_alias_map([c for c in t.columns if c != "sample_id"], e["assay"]))
         t = t.merge(samples[["sample_id", "participant_id"]], on="sample_id")
         t["participant_id"] = t["participant_id"].astype(str)
         t = t.drop(columns="sample_id").groupby("participant_id").first()
         wide = wide.join(t.add_prefix(e["assay"] + ":"))
-    parts = _read_table("participants.csv", b.file(manifest.get("participants", "participants.csv")).read_bytes())
+    parts = _read_table(
+        "participants.csv", b.file(manifest.get("participants", "participants.csv")).read_bytes()
+    )
     parts["participant_id"] = parts["participant_id"].astype(str)
     return parts.merge(wide.reset_index(), on="participant_id", how="right")
 
@@ -86,23 +107,35 @@ def read_bundle_for_model(path: str | Path, schema: dict[str, Any]) -> pd.DataFr
     manifest = yaml.safe_load(b.manifest_text) or {}
     if schema.get("level") == "participant":
         return _participant_level(b, manifest, schema, Path(path))
-    entries = [e for e in manifest.get("assays", []) if e.get("assay") == schema.get("assay")] or \
-        manifest.get("assays", [])[:1]
+    entries = [
+        e for e in manifest.get("assays", []) if e.get("assay") == schema.get("assay")
+    ] or manifest.get("assays", [])[:1]
     if not entries:
-        raise SchemaMismatchError(f"{path}: bundle has no assay table for assay {schema.get('assay')!r}")
+        raise SchemaMismatchError(
+            f"{path}: bundle has no assay table for assay {schema.get('assay')!r}"
+        )
     frames = []
     for e in entries:
         bf = b.file(e["file"])
         if bf is None:
-            raise UnusableInputError(f"{path}: manifest names {e['file']} but the bundle has no such file")
+            raise UnusableInputError(
+                f"{path}: manifest names {e['file']} but the bundle has no such file"
+            )
         t = _read_table(e["file"], bf.read_bytes())
         if e.get("layout") == "long":
-            t = t.pivot_table(index="sample_id", columns="feature", values="value", aggfunc="first").reset_index()
+            t = t.pivot_table(
+                index="sample_id", columns="feature", values="value", aggfunc="first"
+            ).reset_index()
         frames.append(t.set_index("sample_id"))
     wide = pd.concat(frames, axis=1).reset_index()
     names = {f["name"] for f in schema["features"]}
-    wide = wide.rename(columns={k: v for k, v in _alias_map(list(wide.columns), schema.get("assay")).items()
-                                if v in names and k not in names})
+    wide = wide.rename(
+        columns={
+            k: v
+            for k, v in _alias_map(list(wide.columns), schema.get("assay")).items()
+            if v in names and k not in names
+        }
+    )
     for key, fname in (("samples", "samples.csv"), ("participants", "participants.csv")):
         bf = b.file(manifest.get(key, fname))
         if bf is None:
@@ -115,7 +148,9 @@ def read_bundle_for_model(path: str | Path, schema: dict[str, Any]) -> pd.DataFr
     return wide
 
 
-def read_input(source: str | Path | pd.DataFrame, schema: dict[str, Any]) -> tuple[pd.DataFrame, str]:
+def read_input(
+    source: str | Path | pd.DataFrame, schema: dict[str, Any]
+) -> tuple[pd.DataFrame, str]:
     """Load prediction input and say where it came from (for error messages)."""
     if isinstance(source, pd.DataFrame):
         return source, "input"
@@ -128,11 +163,28 @@ def read_input(source: str | Path | pd.DataFrame, schema: dict[str, Any]) -> tup
 
 
 def _bundle_passthrough(df: pd.DataFrame) -> list[str]:
-    return [c for c in ("participant_id", "sample_id", "visit", "day", "batch", "sample_type", "age", "sex", "race",
-                        "ethnicity", "site") if c in df.columns]
+    return [
+        c
+        for c in (
+            "participant_id",
+            "sample_id",
+            "visit",
+            "day",
+            "batch",
+            "sample_type",
+            "age",
+            "sex",
+            "race",
+            "ethnicity",
+            "site",
+        )
+        if c in df.columns
+    ]
 
 
-def predict(model: Model | str | Path, data: str | Path | pd.DataFrame, *, name: str | None = None) -> pd.DataFrame:
+def predict(
+    model: Model | str | Path, data: str | Path | pd.DataFrame, *, name: str | None = None
+) -> pd.DataFrame:
     """Schema-checked predictions with intervals, rank, OOD flags and imputed columns.
 
     ``model`` is a :class:`Model`, a model folder, or a registry root (then give ``name``).
@@ -145,7 +197,16 @@ def predict(model: Model | str | Path, data: str | Path | pd.DataFrame, *, name:
         model = load_model(model, name)
     df, where = read_input(data, model.schema)
     schema_pass = set(model.schema.get("passthrough", []))
-    if not isinstance(data, pd.DataFrame) and (Path(data).is_dir() or str(data).lower().endswith(".zip")):
-        model = Model(**{**model.__dict__, "schema": {**model.schema,
-                                                      "passthrough": sorted(schema_pass | set(_bundle_passthrough(df)))}})
+    if not isinstance(data, pd.DataFrame) and (
+        Path(data).is_dir() or str(data).lower().endswith(".zip")
+    ):
+        model = Model(
+            **{
+                **model.__dict__,
+                "schema": {
+                    **model.schema,
+                    "passthrough": sorted(schema_pass | set(_bundle_passthrough(df))),
+                },
+            }
+        )
     return model.predict(df, where=where)

@@ -48,9 +48,14 @@ def add_derived(df: pd.DataFrame, derived: list[dict[str, Any]] | None) -> pd.Da
         return df
     df = df.copy()
     for d in derived:
+
         def total(cols: list[str], partial: bool) -> pd.Series:
-            parts = [pd.to_numeric(df[c], errors="coerce") if c in df.columns else pd.Series(np.nan, index=df.index)
-                     for c in cols]
+            parts = [
+                pd.to_numeric(df[c], errors="coerce")
+                if c in df.columns
+                else pd.Series(np.nan, index=df.index)
+                for c in cols
+            ]
             both = pd.concat(parts, axis=1)
             return both.sum(axis=1, min_count=1) if partial else both.sum(axis=1, skipna=False)
 
@@ -87,16 +92,27 @@ def build_schema(
         med = float(np.median(v)) if v.size else 0.0
         iqr = float(np.subtract(*np.percentile(v, [75, 25]))) if v.size else 0.0
         sd = float(np.std(v)) if v.size else 0.0
-        feats.append({
-            "name": str(col), "unit": (units or {}).get(col), "transform": t, "required": True,
-            "median": med, "robust_scale": (iqr / 1.349) or sd or 1.0,
-            "min": float(v.min()) if v.size else None, "max": float(v.max()) if v.size else None,
-            "derived": col in derived_names,
-        })
+        feats.append(
+            {
+                "name": str(col),
+                "unit": (units or {}).get(col),
+                "transform": t,
+                "required": True,
+                "median": med,
+                "robust_scale": (iqr / 1.349) or sd or 1.0,
+                "min": float(v.min()) if v.size else None,
+                "max": float(v.max()) if v.size else None,
+                "derived": col in derived_names,
+            }
+        )
     return {
-        "format": SCHEMA_FORMAT, "features": feats,
+        "format": SCHEMA_FORMAT,
+        "features": feats,
         "categories": {k: list(map(str, v)) for k, v in cats.items()},
-        "imputation": imputation, "derived": list(derived or []), "ood": {"method": "robust_z", "threshold": OOD_Z}, **context,
+        "imputation": imputation,
+        "derived": list(derived or []),
+        "ood": {"method": "robust_z", "threshold": OOD_Z},
+        **context,
     }
 
 
@@ -116,7 +132,9 @@ def _id_column(df: pd.DataFrame, schema: Mapping[str, Any]) -> str | None:
     return None
 
 
-def encode(df: pd.DataFrame, schema: Mapping[str, Any], *, where: str = "input") -> tuple[np.ndarray, dict[str, Any]]:
+def encode(
+    df: pd.DataFrame, schema: Mapping[str, Any], *, where: str = "input"
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Check ``df`` against ``schema`` and return the model matrix plus a report.
 
     The report has ``ids``, ``imputed`` (per-row list of imputed feature names), ``ignored``
@@ -131,13 +149,17 @@ def encode(df: pd.DataFrame, schema: Mapping[str, Any], *, where: str = "input")
     if missing and (policy not in IMPUTATION or any(c in cats for c in missing)):
         raise SchemaMismatchError(
             f"{where}: missing required feature column(s): {', '.join(missing)}",
-            allowed=cols + list(cats), missing=missing,
+            allowed=cols + list(cats),
+            missing=missing,
         )
     known = set(cols) | set(cats) | {idc} | set(schema.get("passthrough", []))
     ignored = [str(c) for c in df.columns if c not in known]
     if ignored:
-        warnings.warn(f"{where}: ignoring {len(ignored)} column(s) the model does not use: {', '.join(ignored[:20])}",
-                      UnknownColumnWarning, stacklevel=3)
+        warnings.warn(
+            f"{where}: ignoring {len(ignored)} column(s) the model does not use: {', '.join(ignored[:20])}",
+            UnknownColumnWarning,
+            stacklevel=3,
+        )
     blocks, imputed, ood = [], [[] for _ in ids], [[] for _ in ids]
     df = add_derived(df, schema.get("derived"))
     for f in schema["features"]:
@@ -148,7 +170,9 @@ def encode(df: pd.DataFrame, schema: Mapping[str, Any], *, where: str = "input")
         if bad.any():
             i = int(np.argmax(bad.to_numpy()))
             raise SchemaMismatchError(
-                f"{where}: line {i + 2}, column {name!r}: value {raw.iloc[i]!r} is not a number", column=name, line=i + 2
+                f"{where}: line {i + 2}, column {name!r}: value {raw.iloc[i]!r} is not a number",
+                column=name,
+                line=i + 2,
             )
         v = apply_transform(num.to_numpy(float), f["transform"])
         nan = ~np.isfinite(v)
@@ -157,7 +181,9 @@ def encode(df: pd.DataFrame, schema: Mapping[str, Any], *, where: str = "input")
                 i = int(np.argmax(nan))
                 raise SchemaMismatchError(
                     f"{where}: line {i + 2}, column {name!r}: value missing and the model declares no imputation "
-                    "policy (rule: required feature)", column=name, line=i + 2,
+                    "policy (rule: required feature)",
+                    column=name,
+                    line=i + 2,
                 )
             if policy == "median":
                 v = np.where(nan, f["median"], v)
@@ -175,22 +201,31 @@ def encode(df: pd.DataFrame, schema: Mapping[str, Any], *, where: str = "input")
         if unknown or vals.isna().any():
             raise SchemaMismatchError(
                 f"{where}: column {cat!r} has unknown or missing categories {unknown or ['<missing>']}",
-                allowed=levels, column=cat,
+                allowed=levels,
+                column=cat,
             )
         blocks += [(vals == lv).to_numpy(float) for lv in levels]
     X = np.column_stack(blocks) if blocks else np.empty((len(df), 0))
     n_ood = sum(bool(o) for o in ood)
     if n_ood:
-        warnings.warn(f"{where}: {n_ood} row(s) lie far outside the training distribution (|robust z| > "
-                      f"{schema['ood']['threshold']}); see the 'ood' column", OutOfDistributionWarning, stacklevel=3)
+        warnings.warn(
+            f"{where}: {n_ood} row(s) lie far outside the training distribution (|robust z| > "
+            f"{schema['ood']['threshold']}); see the 'ood' column",
+            OutOfDistributionWarning,
+            stacklevel=3,
+        )
     return X, {"ids": ids, "id_column": idc, "imputed": imputed, "ignored": ignored, "ood": ood}
 
 
 def training_matrix(df: pd.DataFrame, schema: Mapping[str, Any]) -> np.ndarray:
     """Encode training data (NaN kept, no OOD/unknown checks) in the schema's column order."""
     df = add_derived(df, schema.get("derived"))
-    blocks = [apply_transform(pd.to_numeric(df[f["name"]], errors="coerce").to_numpy(float), f["transform"])
-              for f in schema["features"]]
+    blocks = [
+        apply_transform(
+            pd.to_numeric(df[f["name"]], errors="coerce").to_numpy(float), f["transform"]
+        )
+        for f in schema["features"]
+    ]
     for cat, levels in schema.get("categories", {}).items():
         vals = df[cat].astype("string")
         blocks += [(vals == lv).to_numpy(float) for lv in levels]

@@ -33,7 +33,9 @@ def loso_splits(groups: Sequence[str] | np.ndarray) -> list[Split]:
     return [Split(str(s), idx[g != s], idx[g == s]) for s in sorted(set(g.tolist()))]
 
 
-def kfold_splits(y: np.ndarray, *, n_splits: int = 5, seed: int = 0, stratify: bool = True) -> list[Split]:
+def kfold_splits(
+    y: np.ndarray, *, n_splits: int = 5, seed: int = 0, stratify: bool = True
+) -> list[Split]:
     """K-fold splits, stratified on quantile bins of a continuous ``y`` (or its classes)."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
@@ -57,7 +59,10 @@ def group_kfold_splits(groups: np.ndarray, *, n_splits: int = 4) -> list[Split]:
     if k < 2:
         raise ModelError(f"need at least 2 groups for group cross-validation, got {k}")
     idx = np.arange(len(g))
-    return [Split(f"gfold{i + 1}", tr, te) for i, (tr, te) in enumerate(GroupKFold(k).split(idx, groups=g))]
+    return [
+        Split(f"gfold{i + 1}", tr, te)
+        for i, (tr, te) in enumerate(GroupKFold(k).split(idx, groups=g))
+    ]
 
 
 def check_splits(splits: Sequence[Split], n_rows: int) -> None:
@@ -66,10 +71,14 @@ def check_splits(splits: Sequence[Split], n_rows: int) -> None:
     for s in splits:
         overlap = np.intersect1d(s.train, s.test)
         if overlap.size:
-            raise ModelError(f"split {s.name!r} leaks {overlap.size} training rows into its test set (rows {overlap[:5].tolist()})")
+            raise ModelError(
+                f"split {s.name!r} leaks {overlap.size} training rows into its test set (rows {overlap[:5].tolist()})"
+            )
         seen[s.test] += 1
     if (seen > 1).any():
-        raise ModelError(f"rows {np.where(seen > 1)[0][:5].tolist()} are scored by more than one split")
+        raise ModelError(
+            f"rows {np.where(seen > 1)[0][:5].tolist()} are scored by more than one split"
+        )
 
 
 def cross_predict(

@@ -7,7 +7,12 @@ from immunome.protocol._frequency import (
     lineage,
     relate,
 )
-from immunome.protocol._load import DEFAULT_PROTOCOL, list_protocols, load_protocol, protocol_from_path
+from immunome.protocol._load import (
+    DEFAULT_PROTOCOL,
+    list_protocols,
+    load_protocol,
+    protocol_from_path,
+)
 from immunome.protocol._model import (
     Assay,
     Feature,

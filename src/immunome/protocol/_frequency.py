@@ -32,6 +32,12 @@ Frequencies = Mapping[Any, Any]
 """``{population: % of its parent}`` and/or ``{(population, ancestor): % of ancestor}``."""
 
 
+def _default() -> Protocol:
+    from immunome.protocol._load import load_protocol
+
+    return load_protocol()
+
+
 def _parents(protocol: Protocol) -> dict[str, str | None]:
     return {p.id: p.parent for p in protocol.populations}
 
@@ -98,9 +104,11 @@ def convert_frequency(
     from_denominator: str,
     to_denominator: str,
     frequencies: Frequencies,
-    protocol: Protocol,
+    protocol: Protocol | None = None,
 ) -> Any:
     """Express ``value`` (% of ``from_denominator``) as % of ``to_denominator``.
+
+    ``protocol`` defaults to the latest shipped protocol.
 
     Both denominators must be ``population`` itself or one of its ancestors. ``value`` and the
     frequencies may be floats, NumPy arrays or pandas Series (one entry per sample).
@@ -112,6 +120,7 @@ def convert_frequency(
         ...                   protocol=load_protocol())
         15.0
     """
+    protocol = protocol or _default()
     line = lineage(population, protocol=protocol)
     for den in (from_denominator, to_denominator):
         if den not in line:
@@ -154,7 +163,9 @@ class FrequencyRelation:
         return self.same_population and self.common_ancestor is not None
 
 
-def relate(feature_a: Feature, feature_b: Feature, *, protocol: Protocol) -> FrequencyRelation:
+def relate(
+    feature_a: Feature, feature_b: Feature, *, protocol: Protocol | None = None
+) -> FrequencyRelation:
     """Describe how frequency features ``feature_a`` and ``feature_b`` relate.
 
     Example:
@@ -165,9 +176,12 @@ def relate(feature_a: Feature, feature_b: Feature, *, protocol: Protocol) -> Fre
         >>> r.same_population, r.same_denominator, r.needs
         (True, False, (('lymphocyte', 'pbmc'),))
     """
+    protocol = protocol or _default()
     for f in (feature_a, feature_b):
         if not (f.population and f.denominator):
-            raise ProtocolError(f"feature {f.id!r} is not a population frequency (no population/denominator)")
+            raise ProtocolError(
+                f"feature {f.id!r} is not a population frequency (no population/denominator)"
+            )
     pa, pb = feature_a.population, feature_b.population
     da, db = feature_a.denominator, feature_b.denominator
     assert pa and pb and da and db
@@ -176,7 +190,9 @@ def relate(feature_a: Feature, feature_b: Feature, *, protocol: Protocol) -> Fre
     if top is not None:
         for den in (da, db):
             chain = lineage(den, protocol=protocol)
-            needs.extend(zip(chain[: chain.index(top)], chain[1 : chain.index(top) + 1], strict=True))
+            needs.extend(
+                zip(chain[: chain.index(top)], chain[1 : chain.index(top) + 1], strict=True)
+            )
     return FrequencyRelation(
         population_a=pa,
         population_b=pb,

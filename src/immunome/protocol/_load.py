@@ -66,7 +66,9 @@ def _items(path: Path, doc: Any, node: Any, key: str) -> list[tuple[Any, Path, A
     if doc is None:
         return []
     if not isinstance(doc, dict):
-        raise ProtocolError(f"{path}:1:1: a protocol file must be a mapping (populations:, assays:, …)")
+        raise ProtocolError(
+            f"{path}:1:1: a protocol file must be a mapping (populations:, assays:, …)"
+        )
     values = doc.get(key) or []
     if not isinstance(values, list):
         raise ProtocolError(f"{_where(path, _node_at(node, (key,)))}: {key} must be a list")
@@ -81,7 +83,9 @@ def _merge_folder(vdir: Path) -> tuple[dict[str, Any], Path, Any, _Sources]:
     doc = doc or {}
     pops: dict[str, tuple[Any, Path, Any]] = {}
     assays = _items(main, doc, root, "assays")
-    files = [(main, doc, root)] + [(f, *_read_located(f)) for f in sorted((vdir / "assays").glob("*.yaml"))]
+    files = [(main, doc, root)] + [
+        (f, *_read_located(f)) for f in sorted((vdir / "assays").glob("*.yaml"))
+    ]
     for f, part, node in files:
         for i, (pop, pf, pn) in enumerate(_items(f, part, node, "populations")):
             pid = pop.get("id") if isinstance(pop, dict) else None
@@ -124,7 +128,9 @@ def _where(path: Path, node: Any) -> str:
     return f"{path}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
 
 
-def _locate_problem(problem: str, doc: dict[str, Any], sources: _Sources, main: Path, root: Any) -> str:
+def _locate_problem(
+    problem: str, doc: dict[str, Any], sources: _Sources, main: Path, root: Any
+) -> str:
     """Find the file:line:column of a cross-reference problem such as ``cbc.wbc: unknown unit x``."""
     import re
 
@@ -150,14 +156,20 @@ def _describe(e: ValidationError, doc: Any, main: Path, root: Any, sources: _Sou
     for err in e.errors():
         loc = tuple(err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
-        if len(loc) >= 2 and loc[0] in sources and isinstance(loc[1], int) and loc[1] < len(sources[loc[0]]):
+        if (
+            len(loc) >= 2
+            and loc[0] in sources
+            and isinstance(loc[1], int)
+            and loc[1] < len(sources[loc[0]])
+        ):
             path, node = sources[loc[0]][loc[1]]
             where = _where(path, _node_at(node, loc[2:]))
         elif loc:
             where = _where(main, _node_at(root, loc))
         else:
             lines.extend(
-                f"{_locate_problem(p, doc, sources, main, root)}: [protocol] {p}" for p in msg.split("; ")
+                f"{_locate_problem(p, doc, sources, main, root)}: [protocol] {p}"
+                for p in msg.split("; ")
             )
             continue
         field = ".".join(map(str, loc))
@@ -183,7 +195,9 @@ def protocol_from_path(path: str | Path) -> Protocol:
         raise ProtocolError(f"{p}: no such protocol file or folder")
     if p.is_dir():
         if not (p / "protocol.yaml").is_file():
-            raise ProtocolError(f"{p}: a protocol folder needs protocol.yaml (and optional assays/*.yaml)")
+            raise ProtocolError(
+                f"{p}: a protocol folder needs protocol.yaml (and optional assays/*.yaml)"
+            )
         doc, main, root, sources = _merge_folder(p)
     else:
         (doc, root), main = _read_located(p), p
@@ -194,7 +208,9 @@ def protocol_from_path(path: str | Path) -> Protocol:
         return Protocol.model_validate(doc)
     except ValidationError as e:
         lines = _describe(e, doc, main, root, sources)
-        raise ProtocolError(f"invalid protocol ({len(lines)} problems):\n" + "\n".join(lines), problems=lines) from e
+        raise ProtocolError(
+            f"invalid protocol ({len(lines)} problems):\n" + "\n".join(lines), problems=lines
+        ) from e
 
 
 @lru_cache(maxsize=16)

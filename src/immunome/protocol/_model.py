@@ -59,7 +59,8 @@ class ParticipantField(_Strict):
     range: tuple[float, float] | None = None
     plausible: tuple[float, float] | None = None
     top_code: tuple[float, float] | None = Field(
-        default=None, description="(threshold, replacement): values above threshold become replacement"
+        default=None,
+        description="(threshold, replacement): values above threshold become replacement",
     )
     description: str = ""
 
@@ -110,8 +111,15 @@ class Assay(_Strict):
     id: str
     label: str
     kind: Literal[
-        "cell_frequency", "cell_count", "concentration", "titer", "mfi", "expression", "clinical",
-        "questionnaire", "genotype",
+        "cell_frequency",
+        "cell_count",
+        "concentration",
+        "titer",
+        "mfi",
+        "expression",
+        "clinical",
+        "questionnaire",
+        "genotype",
     ]
     technology: str
     sample_type: str
@@ -146,7 +154,9 @@ class Assay(_Strict):
         for f in v:
             for name in {f.id.lower(), *(a.lower() for a in f.aliases)}:
                 if owner.setdefault(name, f.id) != f.id:
-                    raise ValueError(f"name {name!r} is an id or alias of both {owner[name]} and {f.id}")
+                    raise ValueError(
+                        f"name {name!r} is an id or alias of both {owner[name]} and {f.id}"
+                    )
         return v
 
     def feature(self, name: str) -> Feature | None:
@@ -202,10 +212,14 @@ class Protocol(_Strict):
             seen.add(a.id)
             for f in a.features:
                 if f.unit not in units:
-                    problems.append(f"{a.id}.{f.id}: unknown unit {f.unit} (allowed: {', '.join(sorted(units))})")
+                    problems.append(
+                        f"{a.id}.{f.id}: unknown unit {f.unit} (allowed: {', '.join(sorted(units))})"
+                    )
                 for ref in (f.population, f.denominator):
                     if ref and ref not in pops:
-                        problems.append(f"{a.id}.{f.id}: unknown population {ref} (see populations.yaml)")
+                        problems.append(
+                            f"{a.id}.{f.id}: unknown population {ref} (see populations.yaml)"
+                        )
             if a.default_unit and a.default_unit not in units:
                 problems.append(f"{a.id}: unknown default_unit {a.default_unit}")
         if problems:
@@ -258,5 +272,7 @@ class Protocol(_Strict):
                 allowed=[u.symbol for u in self.units],
             )
         if a.dimension != b.dimension:
-            raise ProtocolError(f"cannot convert {a.symbol} ({a.dimension}) to {b.symbol} ({b.dimension})")
+            raise ProtocolError(
+                f"cannot convert {a.symbol} ({a.dimension}) to {b.symbol} ({b.dimension})"
+            )
         return value * a.factor / b.factor

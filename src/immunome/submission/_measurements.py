@@ -180,9 +180,13 @@ def _check_values(
     file: str,
     column_of,
     report: ValidationReport,
+    present: np.ndarray | None = None,
 ) -> None:
-    """Range (error) and plausible (warning) checks, and integer features, vectorised."""
-    if factor is None and _globally_in_range(v, f_row, fi):
+    """Range (error) and plausible (warning) checks, and integer features, vectorised.
+
+    ``present`` (feature indices that may occur) enables a two-reduction fast path.
+    """
+    if factor is None and present is not None and _globally_in_range(v, present, fi):
         return
     ok = f_row >= 0
     fr = np.where(ok, f_row, 0)
@@ -224,13 +228,9 @@ def _check_values(
             )
 
 
-def _globally_in_range(v: np.ndarray, f_row: np.ndarray, fi: FeatureIndex) -> bool:
+def _globally_in_range(v: np.ndarray, present: np.ndarray, fi: FeatureIndex) -> bool:
     """Cheap pre-check: every value lies inside the tightest range of the features present."""
-    present = (
-        np.unique(f_row[f_row >= 0])
-        if f_row.size < 1_000
-        else np.flatnonzero(np.bincount(f_row[f_row >= 0], minlength=len(fi.ids)))
-    )
+    present = present[present >= 0]
     if present.size == 0 or fi.integer[present].any():
         return present.size == 0
     with np.errstate(invalid="ignore"):
@@ -414,7 +414,9 @@ def check_long(table: Table, entry: AssayFile, assay: Assay, ctx: Context) -> pa
     checkable = f_row
     if bad_unit.size or incompatible.any():
         checkable = np.where((unit_row >= 0) & ~incompatible, f_row, -1).astype(np.int32)
-    _check_values(v, checkable, factor, fi, lines_of, file, lambda rows: "value", report)
+    _check_values(
+        v, checkable, factor, fi, lines_of, file, lambda rows: "value", report, present=f_map
+    )
 
     dup = _duplicates(s_codes, f_row, len(fi.ids))
     if dup.size:
@@ -511,11 +513,19 @@ def check_wide(table: Table, entry: AssayFile, assay: Assay, ctx: Context) -> pa
             ).to_numpy(dtype=float)
         unit = overrides.get(k, fi.units[k])
         ucode = sym_idx.get(unit, sym_idx.get(fi.units[k], 0))
-        factor = np.full(
-            n, protocol.convert(1.0, unit, fi.units[k]) if unit != fi.units[k] else 1.0
+        factor = (
+            np.full(n, protocol.convert(1.0, unit, fi.units[k])) if unit != fi.units[k] else None
         )
         _check_values(
-            v, np.full(n, k, np.int32), factor, fi, lines_of, file, lambda rows, c=c: c, report
+            v,
+            np.full(n, k, np.int32),
+            factor,
+            fi,
+            lines_of,
+            file,
+            lambda rows, c=c: c,
+            report,
+            present=np.array([k]),
         )
         keep = ~np.isnan(v)
         parts_s.append(s_codes[keep])

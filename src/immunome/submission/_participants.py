@@ -109,8 +109,11 @@ def _one_file(table: Table, protocol: Protocol, report: ValidationReport) -> pd.
     out["_file"], out["_line"] = file, lines
     free_text: list[str] = []
     for col in usable:
-        s = as_text(raw[col])
         f = fields.get(col)
+        if f is not None and f.value_type in ("float", "int") and _is_number(raw[col]):
+            out[col] = _numeric_field(raw[col].astype(float), f, lines, file, report)
+            continue
+        s = as_text(raw[col])
         if f is None:  # x_ extension
             out[col] = s
             free_text.append(col)
@@ -121,19 +124,7 @@ def _one_file(table: Table, protocol: Protocol, report: ValidationReport) -> pd.
             num = check_numeric(
                 s, lines, file=file, column=col, report=report, integer=f.value_type == "int"
             )
-            check_range(
-                num,
-                lines,
-                file=file,
-                column=col,
-                report=report,
-                hard=f.range,
-                plausible=f.plausible,
-                unit=f.unit,
-            )
-            if f.top_code is not None:
-                num = num.where(~(num > f.top_code[0]), f.top_code[1])
-            out[col] = num
+            out[col] = _numeric_field(num, f, lines, file, report, required_checked=True)
         elif f.vocabulary:
             out[col] = check_vocabulary(
                 s, lines, protocol.vocabulary(f.vocabulary), file=file, column=col, report=report
@@ -143,6 +134,45 @@ def _one_file(table: Table, protocol: Protocol, report: ValidationReport) -> pd.
             free_text.append(col)
     check_privacy_values(out, free_text, lines, file, report)
     return out
+
+
+def _is_number(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+
+
+def _numeric_field(
+    num: pd.Series,
+    f,
+    lines: np.ndarray,
+    file: str,
+    report: ValidationReport,
+    *,
+    required_checked: bool = False,
+) -> pd.Series:
+    """Required, integer, range and plausible checks of a parsed numeric field; top-coding."""
+    col = f.name
+    if f.required and not required_checked:
+        check_required(num, lines, file=file, column=col, report=report)
+    if f.value_type == "int" and not required_checked:
+        frac = (num.notna() & (num != np.floor(num))).to_numpy()
+        if frac.any():
+            report.add_rows(
+                file, lines[frac], col, "type", [f"{v:g} is not an integer" for v in num[frac]]
+            )
+            num = num.where(~frac)
+    check_range(
+        num,
+        lines,
+        file=file,
+        column=col,
+        report=report,
+        hard=f.range,
+        plausible=f.plausible,
+        unit=f.unit,
+    )
+    if f.top_code is not None:
+        num = num.where(~(num > f.top_code[0]), f.top_code[1])
+    return num
 
 
 def _duplicates(df: pd.DataFrame, value_cols: list[str], report: ValidationReport) -> None:

@@ -145,7 +145,10 @@ def _prepare(b: Bundle, protocol, report: ValidationReport) -> PreparedSubmissio
     ptables: list[Table] = []
     for name in m.participant_files:
         bf = _file(b, name, report, "participants")
-        if bf is not None and (t := read_table(bf, report)) is not None:
+        numeric = {
+            f.name: pa.float64() for f in p.participant_fields if f.value_type in ("float", "int")
+        }
+        if bf is not None and (t := read_table(bf, report, types=numeric)) is not None:
             ptables.append(t)
     out.participants = check_participants(ptables, p, report) if ptables else None
     pids = (
@@ -153,7 +156,7 @@ def _prepare(b: Bundle, protocol, report: ValidationReport) -> PreparedSubmissio
     )
 
     bf = _file(b, m.samples, report, "samples")
-    st = read_table(bf, report) if bf is not None else None
+    st = read_table(bf, report, types={"day": pa.float64()}) if bf is not None else None
     out.samples = check_samples(st, p, pids, report) if st is not None else None
     sids = set(out.samples["sample_id"].dropna()) if out.samples is not None else None
 

@@ -7,7 +7,7 @@ import pandas as pd
 
 from immunome.protocol import Protocol
 from immunome.submission._fields import as_text, check_numeric, check_range, check_required
-from immunome.submission._participants import check_columns, check_privacy_values
+from immunome.submission._participants import _is_number, check_columns, check_privacy_values
 from immunome.submission._privacy import DATE_PATTERN
 from immunome.submission._report import ValidationReport
 from immunome.submission._tables import Table
@@ -72,14 +72,34 @@ def check_samples(
     raw = table.data.select(usable).to_pandas()
     file = table.name
     lines = table.line_of(np.arange(len(raw)))
-    text = {c: as_text(raw[c]) for c in usable}
+    text = {c: as_text(raw[c]) for c in usable if c != "day" or not _is_number(raw[c])}
+    if "day" in usable and "day" not in text:  # parsed as numbers already
+        check_required(raw["day"], lines, file=file, column="day", report=report)
     for c in REQUIRED:
         if c in text:
             check_required(text[c], lines, file=file, column=c, report=report)
     clean = pd.DataFrame({"sample_id": text["sample_id"]})
     clean["participant_id"] = text.get("participant_id")
     day = pd.Series(np.nan, index=raw.index)
-    if "day" in text:
+    if "day" in usable and "day" not in text:
+        day = raw["day"].astype(float)
+        frac = (day.notna() & (day != np.floor(day))).to_numpy()
+        if frac.any():
+            report.add_rows(
+                file, lines[frac], "day", "type", [f"{v:g} is not an integer" for v in day[frac]]
+            )
+            day = day.where(~frac)
+        check_range(
+            day,
+            lines,
+            file=file,
+            column="day",
+            report=report,
+            hard=DAY_RANGE,
+            plausible=None,
+            unit="days",
+        )
+    elif "day" in text:
         day = check_numeric(
             text["day"],
             lines,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -143,35 +144,64 @@ def read_table(
         return None
     if suffix == "parquet":
         return _read_parquet(bf, report)
-    data = bf.read_bytes()
-    if not data[:65536].strip() and not data.strip():
+    # directory files are memory-mapped (no copy); zip members are read into memory
+    buf = pa.memory_map(str(bf.path)).read_buffer() if bf.path else pa.py_buffer(bf.read_bytes())
+    head = buf[:65536].to_pybytes()
+    if not head.strip() and (len(buf) <= 65536 or not buf.to_pybytes().strip()):
         report.add(name, 1, None, "empty", "file is empty (no header, no rows)")
         return None
     delimiter = "," if suffix == "csv" else "\t"
-    header = _header(data, delimiter)
+    header = _header(head, delimiter)
     types = types or {}
     col_types = {c: types.get(c, default) for c in header}
-    table = _parse(name, data, delimiter, col_types, report)
-    if table is None:
+    parsed = _parse(name, buf, delimiter, col_types, report)
+    if parsed is None:
         return None
+    table, skipped_blank = parsed
+    lines = None
+    if skipped_blank:
+        lines = _blank_line_map(buf.to_pybytes(), table.num_rows)
+    else:
+        table, lines = _drop_blank_rows(table)
     if table.num_rows == 0:
         report.add(name, 2, None, "empty", "file has a header but no data rows")
         return None
-    return Table(name, table, _blank_line_map(data, table.num_rows))
+    return Table(name, table, lines)
+
+
+def _drop_blank_rows(table: pa.Table) -> tuple[pa.Table, np.ndarray | None]:
+    """Blank lines parse as all-null rows: drop them and keep exact line numbers (row i = line i+2)."""
+    if table.num_columns == 0 or any(c.null_count == 0 for c in table.columns):
+        return table, None
+    blank = pc.is_null(table.column(0))
+    for c in table.columns[1:]:
+        blank = pc.and_(blank, pc.is_null(c))
+    mask = blank.to_numpy(zero_copy_only=False)
+    if not mask.any():
+        return table, None
+    keep = ~mask
+    return table.filter(pa.array(keep)), np.flatnonzero(keep).astype(np.int64) + 2
 
 
 def _parse(
     name: str,
-    data: bytes,
+    buf: pa.Buffer,
     delimiter: str,
     col_types: dict[str, pa.DataType],
     report: ValidationReport,
-) -> pa.Table | None:
+) -> tuple[pa.Table, bool] | None:
+    """Parse; returns (table, blank lines were skipped) or None (issues reported).
+
+    Blank lines are first *not* skipped, so that row ``i`` is exactly line ``i + 2`` without
+    counting newlines; only if that fails on a short row is the file re-read skipping them.
+    """
+    skip_blank = False
+
     def attempt(ct: dict[str, pa.DataType]) -> pa.Table:
         return pacsv.read_csv(
-            pa.py_buffer(data),
+            pa.BufferReader(buf),
             read_options=pacsv.ReadOptions(block_size=16 * 1024 * 1024),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=skip_blank),
             convert_options=pacsv.ConvertOptions(
                 column_types=ct,
                 null_values=NULLS,
@@ -182,9 +212,16 @@ def _parse(
         )
 
     try:
-        return attempt(col_types)
+        return attempt(col_types), False
     except pa.ArrowInvalid as e:
         msg = str(e)
+    if _COLS_RE.search(msg):  # maybe only blank lines: retry skipping them
+        skip_blank = True
+        try:
+            return attempt(col_types), True
+        except pa.ArrowInvalid as e:
+            msg = str(e)
+    data = buf.to_pybytes()  # slow paths below need the bytes
     if ("UTF8" in msg or "utf8" in msg.lower()) and not _check_utf8(name, data, report):
         return None
     if _COLS_RE.search(msg) or "CSV parse error" in msg:
@@ -199,16 +236,18 @@ def _parse(
     # a typed column failed to convert: re-read the failing columns as text, one at a time
     names = list(col_types)
     relaxed = dict(col_types)
-    for _ in range(len(names)):
+    for _ in range(len(names) + 1):
         m = _COLNUM_RE.search(msg)
-        if m and int(m.group(1)) < len(names):
+        if _COLS_RE.search(msg) and not skip_blank:
+            skip_blank = True
+        elif m and int(m.group(1)) < len(names):
             relaxed[names[int(m.group(1))]] = pa.string()
         else:
             relaxed = {
                 c: (t if t in (pa.string(), DICT_STR) else pa.string()) for c, t in relaxed.items()
             }
         try:
-            return attempt(relaxed)
+            return attempt(relaxed), skip_blank
         except pa.ArrowInvalid as e:
             msg = str(e)
     report.add(name, None, None, "format", f"cannot parse table: {msg.splitlines()[0]}")

@@ -1,0 +1,1 @@
+"""API, portal and access-tier tests (run against a live uvicorn server)."""
