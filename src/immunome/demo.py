@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,8 @@ def run_demo(
         out["import_cmipb"] = _as_dict(crep)
     info = store.create_release(label=None)
     echo(f"\nrelease {info.release_id} ({'new' if info.new else 'unchanged'}): {info.path}\n")
-    echo(_short_datasheet((info.path / "datasheet.md").read_text()))
+    echo(summarize_datasheet(json.loads((info.path / "datasheet.json").read_text())))
+    echo(f"(full datasheet: {info.path / 'datasheet.md'})")
     out["release_id"] = info.release_id
     if models:
         from immunome.models import train_demo_models
@@ -54,8 +56,34 @@ def _as_dict(rep: Any) -> Any:
     return rep.to_dict() if hasattr(rep, "to_dict") else rep
 
 
-def _short_datasheet(md: str, *, max_lines: int = 60) -> str:
-    cut = md.split("## Missingness per feature")[0]
-    lines = cut.splitlines()
-    more = "\n… (full datasheet: datasheet.md in the release folder)"
-    return "\n".join(lines[:max_lines]) + more
+def summarize_datasheet(sheet: dict[str, Any]) -> str:
+    """A compact, terminal-sized view of a release datasheet.
+
+    Example:
+        >>> print(summarize_datasheet({"participants": 2, "samples": 2, "measurements": 4,
+        ...     "sites": ["A"], "by_sex": {"female": 2}, "by_age_band": {"18-29": 2},
+        ...     "by_ancestry": {"Asian": 2}, "by_site": {"A": 2}, "coverage": []}).splitlines()[0])
+        Datasheet: 2 participants, 2 samples, 4 measurements, 1 sites
+    """
+
+    def line(title: str, d: dict[str, int]) -> str:
+        return f"  {title:<12}" + ", ".join(f"{k}: {v}" for k, v in d.items())
+
+    top = dict(sorted(sheet["by_site"].items(), key=lambda kv: -kv[1])[:8])
+    out = [
+        f"Datasheet: {sheet['participants']} participants, {sheet['samples']} samples, "
+        f"{sheet['measurements']} measurements, {len(sheet['sites'])} sites",
+        line("sex", sheet["by_sex"]),
+        line("age band", sheet["by_age_band"]),
+        line("ancestry", sheet["by_ancestry"]),
+        line("top sites", top),
+        "  assay coverage (sites / samples / participants):",
+    ]
+    cov: dict[str, list[int]] = {}
+    for c in sheet["coverage"]:
+        agg = cov.setdefault(c["assay"], [0, 0, 0])
+        agg[0] += 1
+        agg[1] += c["samples"]
+        agg[2] += c["participants"]
+    out += [f"    {a:<22}{v[0]:>4} / {v[1]:>6} / {v[2]:>6}" for a, v in sorted(cov.items())]
+    return "\n".join(out)

@@ -71,8 +71,10 @@ def test_413_oversized_body(client):
 
 def test_413_streamed_body_without_length(client):
     def chunks():
+        yield b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n'
         for _ in range(50):
             yield b"a,b\n" * 16384
+        yield b"\r\n--xyz--\r\n"
 
     r = client.post(
         "/api/v1/models/any/predict/csv",

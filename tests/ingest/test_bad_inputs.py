@@ -121,7 +121,7 @@ def vocabulary(b, edit):
 
 
 def required_value(b, edit):
-    edit(b / "participants.csv", "EX-002,58,M,", "EX-002,,M,")
+    edit(b / "participants.csv", "EX-002,58,M,", "EX-002,58,,")
 
 
 def unknown_column(b, edit):
@@ -183,7 +183,7 @@ CASES: list[tuple[Mutator, str, str, int | None, str | None]] = [
     (calendar_date_day, "calendar-date", "samples.csv", 2, "day"),
     (calendar_date_column, "calendar-date", "samples.csv", 1, "collection_date"),
     (vocabulary, "vocabulary", "participants.csv", 5, "sex"),
-    (required_value, "required", "participants.csv", 3, "age"),
+    (required_value, "required", "participants.csv", 3, "sex"),
     (unknown_column, "column-unknown", "participants.csv", 1, "favourite_colour"),
     (manifest_schema, "manifest", "manifest.yaml", 4, "site"),
     (unknown_assay, "assay-unknown", "manifest.yaml", 15, "assays.1.assay"),

@@ -96,6 +96,7 @@ def test_sigkill_mid_write_leaves_all_or_nothing(tmp_path):
     summary = reopened.check()  # raises IntegrityError on any inconsistency
     subs = reopened.submissions()
     crash = subs[subs.site == "CRASH01"]
+    print(f"crash outcome: {'all' if len(crash) else 'none'} of the submission")
     if len(crash):  # all of it
         assert summary["measurements"] == 119 + ROWS
         assert crash.n_measurements.tolist() == [ROWS]

@@ -77,7 +77,7 @@ def test_wide_unit_override_is_checked(bundle, edit):
     )
     report = validate_bundle(bundle)
     (issue,) = report.find("unit-incompatible")
-    assert (issue.file, issue.column) == ("manifest.yaml", "units.B_cells")
+    assert (issue.file, issue.line, issue.column) == ("manifest.yaml", 14, "units.B_cells")
     assert issue.allowed == ("%", "fraction")
     # T_cells given as a fraction: 49.7 "fraction" = 4970 % → out of range
     assert report.find("range")[0].column == "T_cells"

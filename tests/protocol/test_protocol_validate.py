@@ -117,3 +117,12 @@ def test_v1_stays_readable_when_v2_is_added(tmp_path: Path, monkeypatch):
         assert old == protocol_from_path(V1)
     finally:
         L.load_protocol.cache_clear()
+
+
+def test_show_yaml_round_trips_through_validate(tmp_path: Path):
+    res = runner.invoke(app, ["protocol", "show", "--format", "yaml"])
+    assert res.exit_code == 0
+    single = tmp_path / "protocol.yaml"
+    single.write_text(res.output)
+    assert protocol_from_path(single) == load_protocol()
+    assert runner.invoke(app, ["protocol", "validate", str(single)]).exit_code == 0

@@ -48,8 +48,8 @@ def models_dir(root: str | Path) -> Path:
     )
 
 
-def _dump(obj: Any) -> str:
-    return json.dumps(obj, indent=2, sort_keys=True, allow_nan=True, default=str) + "\n"
+def _dump(obj: Any, *, sort_keys: bool = True) -> str:
+    return json.dumps(obj, indent=2, sort_keys=sort_keys, allow_nan=True, default=str) + "\n"
 
 
 def save_model(model: Model, root: str | Path, *, version: str | None = None) -> Path:
@@ -79,7 +79,7 @@ def save_model(model: Model, root: str | Path, *, version: str | None = None) ->
             }
         ),
         "schema.json": _dump(model.schema),
-        "card.json": _dump(model.card),
+        "card.json": _dump(model.card, sort_keys=False),  # keep section/column order
         "card.md": render_card_markdown(model.card),
         **blobs,
     }

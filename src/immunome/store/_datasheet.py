@@ -27,6 +27,10 @@ def _counts(series: pd.Series) -> dict[str, int]:
     return {str(k): int(v) for k, v in sorted(vc.items())}
 
 
+def _ordered(counts: dict[str, int], order: list[str]) -> dict[str, int]:
+    return {k: counts[k] for k in order if k in counts}
+
+
 def _coverage(samples: pd.DataFrame, meas: pd.DataFrame) -> list[dict[str, Any]]:
     if meas.empty:
         return []
@@ -81,7 +85,7 @@ def build_datasheet(
         "sites": sorted(map(str, p["site"].dropna().unique())) if "site" in p else [],
         "by_site": _counts(p["site"]),
         "by_sex": _counts(p["sex"]),
-        "by_age_band": _counts(p["age_band"]),
+        "by_age_band": _ordered(_counts(p["age_band"]), [*AGE_LABELS, "unknown"]),
         "by_ancestry": _counts(p["race"]) if "race" in p else {},
         "by_site_sex": {
             str(site): _counts(g["sex"]) for site, g in sorted(p.groupby("site"), key=lambda t: t[0])

@@ -16,7 +16,7 @@ from immunome.protocol import Protocol, load_protocol
 from immunome.store._check import check_store
 from immunome.store._ingest import SubmitResult, submit
 from immunome.store._pseudonym import load_secret, secret_path
-from immunome.store._schema import check_version, migrate, read_version
+from immunome.store._schema import FORMAT_VERSION, check_version, migrate, read_version
 from immunome.submission import ValidationReport, validate_bundle
 
 if TYPE_CHECKING:
@@ -193,7 +193,7 @@ def open_store(path: str | Path | None = None, *, create: bool = True) -> Store:
         with store.connect(read_only=True) as con:
             version = read_version(con)
         check_version(version, str(store.db_path))
-        if version == FORMAT_VERSION_CURRENT():
+        if version == FORMAT_VERSION:
             return store
     try:
         con = duckdb.connect(str(store.db_path))
@@ -205,9 +205,3 @@ def open_store(path: str | Path | None = None, *, create: bool = True) -> Store:
     finally:
         con.close()
     return store
-
-
-def FORMAT_VERSION_CURRENT() -> int:  # noqa: N802 - tiny indirection so tests can monkeypatch
-    from immunome.store._schema import FORMAT_VERSION
-
-    return FORMAT_VERSION

@@ -114,6 +114,14 @@ class Context:
     protocol: Protocol
     sample_ids: set[str] | None
     report: ValidationReport
+    manifest_text: str = ""
+
+    def manifest_line(self, needle: str) -> int | None:
+        """First manifest line containing ``needle`` (for issues about manifest entries)."""
+        for i, line in enumerate(self.manifest_text.splitlines(), start=1):
+            if needle in line:
+                return i
+        return None
 
 
 def _unit_info(protocol: Protocol, symbol: str):
@@ -450,7 +458,7 @@ def check_wide(table: Table, entry: AssayFile, assay: Assay, ctx: Context) -> pa
             allowed=["sample_id", *fi.ids],
         )
         return None
-    overrides = _unit_overrides(entry, fi, protocol, report)
+    overrides = _unit_overrides(entry, fi, protocol, report, ctx)
     feature_cols: list[tuple[str, int]] = []
     seen: dict[int, str] = {}
     for c in table.columns:
@@ -556,15 +564,16 @@ def check_wide(table: Table, entry: AssayFile, assay: Assay, ctx: Context) -> pa
 
 
 def _unit_overrides(
-    entry: AssayFile, fi: FeatureIndex, protocol: Protocol, report: ValidationReport
+    entry: AssayFile, fi: FeatureIndex, protocol: Protocol, report: ValidationReport, ctx: Context
 ) -> dict[int, str]:
     out: dict[int, str] = {}
     for name, sym in entry.units.items():
+        line = ctx.manifest_line(name)
         k = fi.find(name)
         if k < 0:
             report.add(
                 MANIFEST,
-                None,
+                line,
                 f"units.{name}",
                 "feature-unknown",
                 f"unit override for unknown feature {name!r} ({entry.file})",
@@ -575,7 +584,7 @@ def _unit_overrides(
         if u is None:
             report.add(
                 MANIFEST,
-                None,
+                line,
                 f"units.{name}",
                 "unit-unknown",
                 f"unknown unit {sym!r}",
@@ -586,7 +595,7 @@ def _unit_overrides(
         if fu is not None and u.dimension != fu.dimension:
             report.add(
                 MANIFEST,
-                None,
+                line,
                 f"units.{name}",
                 "unit-incompatible",
                 f"unit {u.symbol!r} cannot measure {fi.ids[k]} (protocol unit {fu.symbol!r})",

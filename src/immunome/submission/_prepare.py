@@ -160,7 +160,7 @@ def _prepare(b: Bundle, protocol, report: ValidationReport) -> PreparedSubmissio
     out.samples = check_samples(st, p, pids, report) if st is not None else None
     sids = set(out.samples["sample_id"].dropna()) if out.samples is not None else None
 
-    ctx = Context(protocol=p, sample_ids=sids, report=report)
+    ctx = Context(protocol=p, sample_ids=sids, report=report, manifest_text=b.manifest_text)
     parts: list[pa.Table] = []
     for i, entry in enumerate(m.assays):
         try:
