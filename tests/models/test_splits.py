@@ -79,7 +79,7 @@ def test_conformal_calibration_uses_training_rows_only(monkeypatch):
     monkeypatch.setattr(ia, "_maker", lambda spec: _Spy)
     splits = loso_splits(groups)
     conformal_oof({"kind": "spy"}, X, y, groups, splits)
-    # 4 inner fits + 1 outer fit per split, in order: none may contain that split's test rows
+    # inner LOSO fits + 1 outer fit per split, in order: none may contain that split's test rows
     per = len(_Spy.fits) // len(splits)
     for k, s in enumerate(splits):
         for seen in _Spy.fits[k * per : (k + 1) * per]:

@@ -30,7 +30,6 @@ from immunome.models._schema import add_derived, build_schema, training_matrix
 from immunome.models._splits import (
     Split,
     cross_predict,
-    group_kfold_splits,
     kfold_splits,
     loso_splits,
 )
@@ -211,11 +210,11 @@ def conformal_oof(
     *,
     alpha: float = 0.1,
 ) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
-    """Out-of-fold intervals: in each split, the conformal quantile comes from inner group-CV residuals
+    """Out-of-fold intervals: in each split, the conformal quantile comes from inner leave-one-site-out residuals
     on that split's *training* rows only; coverage is then measured on its test rows."""
     lower, upper, per_split = np.full(len(y), np.nan), np.full(len(y), np.nan), []
     for s in splits:
-        inner = group_kfold_splits(groups[s.train], n_splits=4)
+        inner = loso_splits(groups[s.train])
         ipred, _ = cross_predict(_maker(spec), M[s.train], y[s.train], inner)
         q = conformal_quantile(np.abs(ipred - y[s.train]), alpha=alpha)
         pred = _maker(spec)().fit(M[s.train], y[s.train]).predict(M[s.test])
@@ -408,7 +407,7 @@ def immune_age_card(
         ),
         "intervals": {
             "method": f"split conformal, {100 * (1 - alpha):.0f}% nominal; evaluation quantile from "
-            "inner group-4-fold residuals of each training split; the saved model uses its LOSO residuals",
+            "inner leave-one-site-out residuals of each training split; the saved model uses its LOSO residuals",
             "half_width_years": model.conformal["q"] if model.conformal else None,
             **intervals,
         },

@@ -41,6 +41,10 @@ def list_protocols() -> list[tuple[str, int]]:
     return out
 
 
+# libyaml's C loader when available: parsing the shipped protocol is ~10x faster.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path) -> Any:
     return _read_located(path)[0]
 
@@ -49,7 +53,12 @@ def _read_located(path: Path) -> tuple[Any, yaml.Node | None]:
     """Parse ``path`` into (data, node tree); the node tree gives line/column of every value."""
     try:
         text = path.read_text(encoding="utf-8")
-        return yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            return (loader.construct_document(node) if node is not None else None), node
+        finally:
+            loader.dispose()
     except UnicodeDecodeError as e:
         raise ProtocolError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
     except yaml.YAMLError as e:

@@ -159,12 +159,13 @@ class Store:
         layers: dict[str, Any],
         extras: dict[str, Any] | None = None,
         provenance: dict[str, Any] | None = None,
+        label: str | None = None,
     ):
         """A new release = ``parent`` + extra measurement layers (never an overwrite)."""
         from immunome.store import _release
 
         return _release.derive_release(
-            self, parent=parent, layers=layers, extras=extras, provenance=provenance
+            self, parent=parent, layers=layers, extras=extras, provenance=provenance, label=label
         )
 
 
