@@ -62,6 +62,8 @@ def test_every_page_renders(page, client):
     page.click(f"text={rid}")
     page.wait_for_url(f"**/releases/{rid}")
     assert "91 participants" in page.locator("#datasheet-total").inner_text()
+    site_sex = page.locator("#site-sex").inner_text()
+    assert "<5*" in site_sex and "20" in site_sex  # SITEA women hidden, SITEB women shown
     page.screenshot(path=str(page.shots / "release.png"), full_page=True)
     visit(page, "/features", "features")
     page.fill("input[name=q]", "CL:0000084")
