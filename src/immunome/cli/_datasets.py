@@ -116,11 +116,24 @@ def import_10kip_cmd(
         raise typer.Exit(1)
 
 
-def import_cmipb_cmd(store: StoreOpt = None, data_dir: DataOpt = None) -> None:
+def import_cmipb_cmd(
+    store: StoreOpt = None,
+    data_dir: DataOpt = None,
+    work_dir: Annotated[
+        Path | None,
+        typer.Option(help="Keep the generated bundles here (e.g. to predict the 2021 cohort)."),
+    ] = None,
+    rnaseq_genes: Annotated[
+        str, typer.Option(help="RNA-seq genes to import: N most variable (+ task genes) or 'all'.")
+    ] = "200",
+) -> None:
     """Import the CMI-PB pertussis-booster cohorts (2020 training, 2021 baseline)."""
     from immunome.datasets import import_cmipb
 
-    res = import_cmipb(_store_path(store), _data_dir(data_dir))
+    genes = None if rnaseq_genes == "all" else int(rnaseq_genes)
+    res = import_cmipb(
+        _store_path(store), _data_dir(data_dir), work_dir=work_dir, rnaseq_genes=genes
+    )
     to_text = getattr(res, "to_text", None)
     typer.echo(to_text() if callable(to_text) else str(res))
 

@@ -241,10 +241,9 @@ def _globally_in_range(v: np.ndarray, present: np.ndarray, fi: FeatureIndex) -> 
     present = present[present >= 0]
     if present.size == 0 or fi.integer[present].any():
         return present.size == 0
-    with np.errstate(invalid="ignore"):
-        lo, hi = np.nanmin(v) if v.size else 0.0, np.nanmax(v) if v.size else 0.0
-    if np.isnan(lo):
+    if v.size == 0 or np.isnan(v).all():
         return True
+    lo, hi = np.nanmin(v), np.nanmax(v)
     floor = max(fi.lo[present].max(), fi.plo[present].max())
     ceil = min(fi.hi[present].min(), fi.phi[present].min())
     return bool(lo >= floor and hi <= ceil)
