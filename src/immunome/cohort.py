@@ -91,9 +91,13 @@ class Cohort:
 
     def _check(self, *, assay: str | None, layer: str) -> None:
         if layer not in self.layers:
-            raise ReleaseError(f"release {self.release_id} has no layer {layer!r}", allowed=self.layers)
+            raise ReleaseError(
+                f"release {self.release_id} has no layer {layer!r}", allowed=self.layers
+            )
         if assay is not None and assay not in self.assays:
-            raise ReleaseError(f"release {self.release_id} has no assay {assay!r}", allowed=self.assays)
+            raise ReleaseError(
+                f"release {self.release_id} has no assay {assay!r}", allowed=self.assays
+            )
 
     def tidy(self, *, assay: str | None = None, layer: str = "raw") -> pd.DataFrame:
         """Long table ``sample_id, assay, feature, value`` for one layer (optionally one assay)."""
@@ -136,7 +140,9 @@ class Cohort:
         Columns follow the feature catalogue order; rows are sorted by ``sample_id``.
         """
         t = self.tidy(assay=assay, layer=layer)
-        m = t.pivot_table(index="sample_id", columns="feature", values="value", aggfunc="first", dropna=False)
+        m = t.pivot_table(
+            index="sample_id", columns="feature", values="value", aggfunc="first", dropna=False
+        )
         cols = self.features.loc[self.features["assay"] == assay, "feature"].tolist()
         m = m.reindex(columns=[c for c in cols if c in m.columns]).sort_index()
         keep = self._sample_filter(visit=visit, day=day)
@@ -145,14 +151,18 @@ class Cohort:
         m.columns.name = None
         return m
 
-    def obs(self, assay: str, *, layer: str = "raw", visit: str | None = None, day: int | None = None) -> pd.DataFrame:
+    def obs(
+        self, assay: str, *, layer: str = "raw", visit: str | None = None, day: int | None = None
+    ) -> pd.DataFrame:
         """Sample + participant annotations aligned with the rows of :meth:`matrix`."""
         idx = self.matrix(assay, layer=layer, visit=visit, day=day).index
         s = self.samples.loc[idx]
         p = self.participants.drop(columns=["site"], errors="ignore")
         return s.join(p, on="participant_id")
 
-    def to_anndata(self, assay: str, *, layer: str = "raw", visit: str | None = None) -> anndata.AnnData:
+    def to_anndata(
+        self, assay: str, *, layer: str = "raw", visit: str | None = None
+    ) -> anndata.AnnData:
         """An AnnData: ``X`` = ``layer``, ``.layers`` = every layer, obs = samples+participants."""
         import anndata as ad
 
@@ -162,10 +172,15 @@ class Cohort:
         var = self.features[self.features["assay"] == assay].set_index("feature").loc[X.columns]
         var = _h5ad_safe(var)
         layers = {
-            name: self.matrix(assay, layer=name, visit=visit).reindex(index=X.index, columns=X.columns).to_numpy(float)
+            name: self.matrix(assay, layer=name, visit=visit)
+            .reindex(index=X.index, columns=X.columns)
+            .to_numpy(float)
             for name in self.layers
         }
-        uns = {k: (v if isinstance(v, str) else json.dumps(v, default=str)) for k, v in self.uns.items()}
+        uns = {
+            k: (v if isinstance(v, str) else json.dumps(v, default=str))
+            for k, v in self.uns.items()
+        }
         uns = {k: v for k, v in uns.items() if v is not None} | {"assay": assay, "X_layer": layer}
         return ad.AnnData(X=X.to_numpy(float), obs=obs, var=var, layers=layers, uns=uns)
 

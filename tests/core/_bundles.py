@@ -41,7 +41,12 @@ def make_bundle(
     )
     samples.to_csv(root / "samples.csv", index=False)
     rows = [
-        {"sample_id": s, "feature": f, "value": round(float(rng.lognormal(2, 0.5)), 4), "unit": unit}
+        {
+            "sample_id": s,
+            "feature": f,
+            "value": round(float(rng.lognormal(2, 0.5)), 4),
+            "unit": unit,
+        }
         for s in samples["sample_id"]
         for f in CYTOKINES
     ]

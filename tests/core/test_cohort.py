@@ -36,7 +36,9 @@ def test_tables(cohort):
 def test_matrix_and_visit_filter(cohort):
     m = cohort.matrix("multiplex_cytokines")
     assert m.shape == (48, 3)
-    assert list(m.columns) == [c for c in cohort.features.query("assay == 'multiplex_cytokines'")["feature"]]
+    assert list(m.columns) == [
+        c for c in cohort.features.query("assay == 'multiplex_cytokines'")["feature"]
+    ]
     d0 = cohort.matrix("multiplex_cytokines", day=0)
     assert d0.shape == (24, 3)
     assert (cohort.samples.loc[d0.index, "day"] == 0).all()

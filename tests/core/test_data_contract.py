@@ -9,10 +9,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 
-PROBE = '''
+PROBE = """
 def test_probe(require_data):
     require_data("10kip/CyTOF_PBMC/cytof_pbmc_formatted.csv")
-'''
+"""
 
 
 def _run(tmp_path: Path, data: str) -> subprocess.CompletedProcess:
@@ -23,7 +23,11 @@ def _run(tmp_path: Path, data: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "IMMUNOME_DATA": data}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(probe_dir)],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
     )
 
 

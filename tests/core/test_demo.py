@@ -30,8 +30,19 @@ def test_demo_serve_prints_url_and_serves_portal(tenkip_store, require_data, tmp
     port = _free_port()
     data = require_data("10kip").parent
     cmd = [
-        sys.executable, "-m", "immunome", "demo", "--store", str(store), "--data-dir", str(data),
-        "--no-models", "--no-cmipb", "--serve", "--port", str(port),
+        sys.executable,
+        "-m",
+        "immunome",
+        "demo",
+        "--store",
+        str(store),
+        "--data-dir",
+        str(data),
+        "--no-models",
+        "--no-cmipb",
+        "--serve",
+        "--port",
+        str(port),
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []

@@ -25,7 +25,9 @@ def test_ci_runs_the_readme_test_command():
     ci = (REPO / ".ci" / "run").read_text()
     test_cmd = _commands()[1]
     tail = test_cmd.split("&& pip install", 1)[1]
-    tail = "pip install" + tail.replace("IMMUNOME_DATA=../shared/data", 'IMMUNOME_DATA="$IMMUNOME_DATA"')
+    tail = "pip install" + tail.replace(
+        "IMMUNOME_DATA=../shared/data", 'IMMUNOME_DATA="$IMMUNOME_DATA"'
+    )
     assert tail in ci
 
 

@@ -83,9 +83,14 @@ def test_derive_release_adds_layer_never_overwrites(store):
     assert c2.layers == ["raw", "normalized", "doubled"]
     raw_before = cohort.matrix("multiplex_cytokines", layer="raw")
     assert c2.matrix("multiplex_cytokines", layer="raw").equals(raw_before)
-    assert (c2.matrix("multiplex_cytokines", layer="doubled") == 2 * cohort.matrix(
-        "multiplex_cytokines", layer="normalized"
-    )).all().all()
+    assert (
+        (
+            c2.matrix("multiplex_cytokines", layer="doubled")
+            == 2 * cohort.matrix("multiplex_cytokines", layer="normalized")
+        )
+        .all()
+        .all()
+    )
     assert (c2.path / "extras/demo/params.json").exists()
     store.verify_release(d.release_id)
     with pytest.raises(ReleaseError, match="already exist"):

@@ -57,12 +57,12 @@ def test_other_site_does_not_supersede(tmp_path, bundle, edit):
     assert store.submissions(status="active").shape[0] == 2
 
 
-def test_v1_store_opens_and_migrations_are_steps(tmp_path):
-    assert FORMAT_VERSION == 1 and sorted(MIGRATIONS) == list(range(1, FORMAT_VERSION + 1))
+def test_current_store_opens_and_migrations_are_steps(tmp_path):
+    assert FORMAT_VERSION == 2 and sorted(MIGRATIONS) == list(range(1, FORMAT_VERSION + 1))
     store = open_store(tmp_path / "s")
-    assert store.format_version == 1
+    assert store.format_version == 2
     again = open_store(tmp_path / "s", create=False)
-    assert again.format_version == 1
+    assert again.format_version == 2
     with again.connect() as con:
         tables = {
             r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
@@ -118,7 +118,7 @@ def test_check_lists_every_problem(tmp_path):
     store.submit(example_bundle_path())
     con = duckdb.connect(str(store.db_path))
     con.execute(
-        "INSERT INTO measurements VALUES ('ghost', 'X', 'S0000000000000000', 'cytof_pbmc', "
+        "INSERT INTO measurements VALUES ('ghost', 'S0000000000000000', 'cytof_pbmc', "
         "'t_cell', 1.0, '%')"
     )
     con.execute("DELETE FROM samples WHERE sample_id IN (SELECT sample_id FROM samples LIMIT 1)")
@@ -155,14 +155,21 @@ def test_store_written_by_format_v1_stays_readable(tmp_path, monkeypatch):
     ):
         shutil.copyfileobj(src, dst)
     shutil.copy(fx / "store-v1.secret.key", tmp_path / "old" / "secret.key")
-    store = open_store(tmp_path / "old", create=False)
+    store = open_store(tmp_path / "old", create=False)  # migrates v1 -> v2 in one transaction
     summary = store.check()
     assert (summary["format_version"], summary["measurements"], summary["participants"]) == (
-        1,
+        2,
         119,
         6,
     )
     assert store.submit(example_bundle_path()).status == "unchanged"
+    with store.connect() as con:
+        cols = [r[0] for r in con.execute("DESCRIBE measurements").fetchall()]
+        assert "site" not in cols
+        sites = con.execute("SELECT DISTINCT site FROM active_measurements").fetchall()
+    assert sites == [("EXAMPLE01",)]
+    store.create_release()
+    assert store.release().matrix("cytof_pbmc").shape[0] > 0
 
 
 def test_raw_ids_never_reach_a_release_either(tmp_path: Path):

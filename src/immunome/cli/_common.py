@@ -13,7 +13,9 @@ DEFAULT_STORE = "immunome-store"
 
 StoreOpt = Annotated[
     Path | None,
-    typer.Option("--store", "-s", help="Store directory (default: $IMMUNOME_STORE or ./immunome-store)."),
+    typer.Option(
+        "--store", "-s", help="Store directory (default: $IMMUNOME_STORE or ./immunome-store)."
+    ),
 ]
 
 

@@ -16,19 +16,26 @@ def _data_dir(opt: Path | None) -> Path:
 
     if opt:
         return opt
-    return Path(fetch("10kip")).parent if not os.environ.get("IMMUNOME_DATA") else Path(
-        os.environ["IMMUNOME_DATA"]
+    return (
+        Path(fetch("10kip")).parent
+        if not os.environ.get("IMMUNOME_DATA")
+        else Path(os.environ["IMMUNOME_DATA"])
     )
 
 
 def demo(
     store: Annotated[Path | None, typer.Option("--store", "-s", help="Store directory.")] = None,
     data_dir: Annotated[
-        Path | None, typer.Option(help="Public data root (default: $IMMUNOME_DATA mirror, else download).")
+        Path | None,
+        typer.Option(help="Public data root (default: $IMMUNOME_DATA mirror, else download)."),
     ] = None,
     models: Annotated[bool, typer.Option(help="Train the demo models.")] = True,
-    cmipb: Annotated[bool, typer.Option(help="Also import the CMI-PB vaccine-response data.")] = True,
-    serve: Annotated[bool, typer.Option(help="Serve the portal on the demo store at the end.")] = False,
+    cmipb: Annotated[
+        bool, typer.Option(help="Also import the CMI-PB vaccine-response data.")
+    ] = True,
+    serve: Annotated[
+        bool, typer.Option(help="Serve the portal on the demo store at the end.")
+    ] = False,
     port: Annotated[int, typer.Option(help="Port for --serve.")] = 8765,
 ) -> None:
     """Init a store, import 10KIP (and CMI-PB), create a release, print the datasheet, train models."""

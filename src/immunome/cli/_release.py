@@ -60,7 +60,9 @@ def show(
 def verify(
     ref: Annotated[str, typer.Argument()] = "latest",
     store: StoreOpt = None,
-    path: Annotated[Path | None, typer.Option(help="Verify an exported release folder instead.")] = None,
+    path: Annotated[
+        Path | None, typer.Option(help="Verify an exported release folder instead.")
+    ] = None,
 ) -> None:
     """Re-hash every file against the manifest; exit 1 on any difference."""
     from immunome.store._release import verify_release_path

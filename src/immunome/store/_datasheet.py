@@ -34,8 +34,10 @@ def _ordered(counts: dict[str, int], order: list[str]) -> dict[str, int]:
 def _coverage(samples: pd.DataFrame, meas: pd.DataFrame) -> list[dict[str, Any]]:
     if meas.empty:
         return []
-    m = meas[["sample_id", "assay"]].drop_duplicates().merge(
-        samples[["sample_id", "site", "participant_id"]], on="sample_id", how="left"
+    m = (
+        meas[["sample_id", "assay"]]
+        .drop_duplicates()
+        .merge(samples[["sample_id", "site", "participant_id"]], on="sample_id", how="left")
     )
     g = m.groupby(["assay", "site"]).agg(
         samples=("sample_id", "nunique"), participants=("participant_id", "nunique")
@@ -88,7 +90,8 @@ def build_datasheet(
         "by_age_band": _ordered(_counts(p["age_band"]), [*AGE_LABELS, "unknown"]),
         "by_ancestry": _counts(p["race"]) if "race" in p else {},
         "by_site_sex": {
-            str(site): _counts(g["sex"]) for site, g in sorted(p.groupby("site"), key=lambda t: t[0])
+            str(site): _counts(g["sex"])
+            for site, g in sorted(p.groupby("site"), key=lambda t: t[0])
         },
         "coverage": _coverage(samples, raw),
         "missingness": _missingness(raw, features),

@@ -223,8 +223,8 @@ def _write(
     con.execute("SET preserve_insertion_order = false")  # lets the bulk insert run in parallel
     con.register("_in_m", rows.measurements)
     con.execute(
-        "INSERT INTO measurements SELECT ?, ?, sample_id, assay, feature, value, unit FROM _in_m",
-        tag,
+        "INSERT INTO measurements SELECT ?, sample_id, assay, feature, value, unit FROM _in_m",
+        tag[:1],
     )
     q = rows.qc.assign(value=rows.qc["value"].astype(float))
     if len(q):

@@ -86,7 +86,9 @@ def _write_layers(root: Path, layers: dict[str, pd.DataFrame]) -> None:
         for assay, part in df.groupby("assay", sort=True):
             cols = [c for c in ("sample_id", "feature", "value", "unit") if c in part.columns]
             out = part[cols].sort_values(["sample_id", "feature"], kind="mergesort")
-            write_parquet(out, root / "measurements" / f"layer={layer}" / f"assay={assay}" / "part-0.parquet")
+            write_parquet(
+                out, root / "measurements" / f"layer={layer}" / f"assay={assay}" / "part-0.parquet"
+            )
 
 
 def _finalise(
@@ -115,9 +117,13 @@ def _finalise(
     else:
         shutil.rmtree(tmp)
     known = {r["release_id"]: r for r in _read_index(store)}
-    created = known.get(rid, {}).get("created_at") or datetime.now(UTC).isoformat(timespec="seconds")
+    created = known.get(rid, {}).get("created_at") or datetime.now(UTC).isoformat(
+        timespec="seconds"
+    )
     if rid not in known:
-        _append_index(store, {"release_id": rid, "created_at": created, "label": label, "parent": parent})
+        _append_index(
+            store, {"release_id": rid, "created_at": created, "label": label, "parent": parent}
+        )
     return ReleaseInfo(
         release_id=rid,
         path=dest,
@@ -245,7 +251,9 @@ def verify_release_path(path: Path) -> dict[str, Any]:
     if release_id_for(m["files"]) != m["release_id"]:
         problems.append("manifest.json: release_id does not match the content")
     if problems:
-        raise IntegrityError(f"release {m['release_id']} failed verification:\n  " + "\n  ".join(problems))
+        raise IntegrityError(
+            f"release {m['release_id']} failed verification:\n  " + "\n  ".join(problems)
+        )
     return {"release_id": m["release_id"], "files": len(m["files"]), "ok": True}
 
 
@@ -277,7 +285,9 @@ def derive_release(
     pm = read_manifest(src)
     clash = sorted(set(layers) & set(pm.get("layers", [])))
     if clash:
-        raise ReleaseError(f"layer(s) {clash} already exist in {pm['release_id']}; choose a new name")
+        raise ReleaseError(
+            f"layer(s) {clash} already exist in {pm['release_id']}; choose a new name"
+        )
     tmp = _releases_dir(store) / f".tmp-{uuid.uuid4().hex}"
     shutil.copytree(src, tmp, ignore=shutil.ignore_patterns(MANIFEST))
     try:
@@ -288,7 +298,11 @@ def derive_release(
                 raise ReleaseError(f"extra file {rel!r} escapes the release folder")
             f.parent.mkdir(parents=True, exist_ok=True)
             f.write_bytes(data)
-        extra = {k: v for k, v in pm.items() if k not in {"files", "release_id", "content_sha256", "parent"}}
+        extra = {
+            k: v
+            for k, v in pm.items()
+            if k not in {"files", "release_id", "content_sha256", "parent"}
+        }
         extra["layers"] = pm.get("layers", []) + sorted(layers)
         extra["provenance"] = pm.get("provenance", []) + [provenance or {"stage": "derive"}]
         return _finalise(store, tmp, manifest_extra=extra, label=label, parent=pm["release_id"])

@@ -11,13 +11,31 @@ import pandas as pd
 from immunome.protocol import Protocol, load_protocol
 
 PARTICIPANT_COLS = [
-    "participant_id", "site", "age", "sex", "race", "ethnicity", "cmv_serostatus", "smoking",
-    "bmi", "infancy_vaccine", "vaccination_history",
+    "participant_id",
+    "site",
+    "age",
+    "sex",
+    "race",
+    "ethnicity",
+    "cmv_serostatus",
+    "smoking",
+    "bmi",
+    "infancy_vaccine",
+    "vaccination_history",
 ]
 SAMPLE_COLS = ["sample_id", "participant_id", "site", "visit", "day", "batch", "sample_type"]
 FEATURE_COLS = [
-    "assay", "feature", "label", "unit", "kind", "scale", "ontology", "population",
-    "denominator", "markers", "declared",
+    "assay",
+    "feature",
+    "label",
+    "unit",
+    "kind",
+    "scale",
+    "ontology",
+    "population",
+    "denominator",
+    "markers",
+    "declared",
 ]
 
 
@@ -86,7 +104,9 @@ def _latest(protocols: dict[tuple[str, int], Protocol]) -> list[Protocol]:
 def features_table(meas: pd.DataFrame, protocols: dict[tuple[str, int], Protocol]) -> pd.DataFrame:
     """One row per (assay, feature) present in the data, described by the newest protocol."""
     present = meas[["assay", "feature"]].drop_duplicates().sort_values(["assay", "feature"])
-    units = meas.groupby(["assay", "feature"])["unit"].agg(lambda s: s.mode().iat[0] if len(s.mode()) else None)
+    units = meas.groupby(["assay", "feature"])["unit"].agg(
+        lambda s: s.mode().iat[0] if len(s.mode()) else None
+    )
     ordered = _latest(protocols)
     rows = []
     for assay_id, feat_id in present.itertuples(index=False):
@@ -110,10 +130,21 @@ def _describe(protocols: list[Protocol], assay_id: str, feat_id: str, unit: str 
             except KeyError:
                 markers = None
         return base | {
-            "label": f.label, "unit": f.unit, "ontology": f.ontology, "population": f.population,
-            "denominator": f.denominator, "markers": markers, "declared": True,
+            "label": f.label,
+            "unit": f.unit,
+            "ontology": f.ontology,
+            "population": f.population,
+            "denominator": f.denominator,
+            "markers": markers,
+            "declared": True,
         }
-    return {"assay": assay_id, "feature": feat_id, "label": feat_id, "unit": unit, "declared": False}
+    return {
+        "assay": assay_id,
+        "feature": feat_id,
+        "label": feat_id,
+        "unit": unit,
+        "declared": False,
+    }
 
 
 def normalized_layer(
@@ -133,7 +164,9 @@ def normalized_layer(
     f_from = df["unit"].map(factors)
     f_to = df["target_unit"].map(factors)
     same_dim = df["unit"].map(dims) == df["target_unit"].map(dims)
-    ratio = np.where(df["unit"] == df["target_unit"], 1.0, np.where(same_dim, f_from / f_to, np.nan))
+    ratio = np.where(
+        df["unit"] == df["target_unit"], 1.0, np.where(same_dim, f_from / f_to, np.nan)
+    )
     out = df[["sample_id", "assay", "feature"]].copy()
     out["value"] = df["value"].to_numpy(dtype=float) * ratio
     return out

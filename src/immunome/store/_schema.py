@@ -12,7 +12,7 @@ import duckdb
 
 from immunome.errors import StoreError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 PARTICIPANT_COLUMNS = [
     "participant_id",
@@ -88,8 +88,22 @@ def _to_v1(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_views())
 
 
+def _to_v2(con: duckdb.DuckDBPyConnection) -> None:
+    """v2: ``measurements`` drops its per-row ``site`` (it is the submission's site).
+
+    The column was pure redundancy on the largest table; removing it cuts bulk-insert time by
+    ~20% (see bench/ingest.py). ``active_measurements`` keeps ``site`` through the join.
+    """
+    con.execute("DROP VIEW IF EXISTS active_measurements")
+    con.execute("ALTER TABLE measurements DROP COLUMN site")
+    con.execute(
+        "CREATE OR REPLACE VIEW active_measurements AS SELECT x.*, s.site FROM measurements x "
+        "JOIN submissions s USING (submission_id) WHERE s.status = 'active'"
+    )
+
+
 #: One function per version step: ``MIGRATIONS[n]`` takes a store from ``n - 1`` to ``n``.
-MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _to_v1}
+MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _to_v1, 2: _to_v2}
 
 
 def read_version(con: duckdb.DuckDBPyConnection) -> int:

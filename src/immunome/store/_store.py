@@ -178,7 +178,7 @@ def open_store(path: str | Path | None = None, *, create: bool = True) -> Store:
     Example:
         >>> import tempfile
         >>> open_store(tempfile.mkdtemp() + "/s").format_version
-        1
+        2
     """
     store = Store(default_store_path(path))
     if store.path.exists() and not store.path.is_dir():
