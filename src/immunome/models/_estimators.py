@@ -26,6 +26,16 @@ def _impute(X: np.ndarray, fill: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(X), fill[None, :], X)
 
 
+def _standardize(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Median-impute then z-score ``X``; returns (fill, center, scale, Z) for JSON state."""
+    fill = np.nan_to_num(np.nanmedian(X, axis=0))
+    Z = _impute(X, fill)
+    center = Z.mean(axis=0)
+    sd = Z.std(axis=0)
+    scale = np.where(sd > 0, sd, 1.0)
+    return fill, center, scale, (Z - center) / scale
+
+
 class MeanRegressor:
     """Predict the training mean (the trivial baseline)."""
 
@@ -56,12 +66,7 @@ class LinearRegressor:
     def fit(self, X: np.ndarray, y: np.ndarray) -> LinearRegressor:
         from sklearn import linear_model as lm
 
-        self.fill_ = np.nan_to_num(np.nanmedian(X, axis=0))
-        Z = _impute(X, self.fill_)
-        self.center_ = Z.mean(axis=0)
-        sd = Z.std(axis=0)
-        self.scale_ = np.where(sd > 0, sd, 1.0)
-        Z = (Z - self.center_) / self.scale_
+        self.fill_, self.center_, self.scale_, Z = _standardize(X)
         kind, alpha = self.spec["kind"], self.spec.get("alpha")
         seed = int(self.spec.get("seed", 0))
         if kind == "ridge":
@@ -220,12 +225,7 @@ class SVRRegressor:
     def fit(self, X: np.ndarray, y: np.ndarray) -> SVRRegressor:
         from sklearn.svm import SVR
 
-        self.fill_ = np.nan_to_num(np.nanmedian(X, axis=0))
-        Z = _impute(X, self.fill_)
-        self.center_ = Z.mean(axis=0)
-        sd = Z.std(axis=0)
-        self.scale_ = np.where(sd > 0, sd, 1.0)
-        Z = (Z - self.center_) / self.scale_
+        self.fill_, self.center_, self.scale_, Z = _standardize(X)
         model = SVR(
             C=float(self.spec.get("C", 100.0)),
             epsilon=float(self.spec.get("epsilon", 1.0)),

@@ -73,16 +73,7 @@ def _participant_level(
         index=pd.Index(samples["participant_id"].astype(str).unique(), name="participant_id")
     )
     for e in manifest.get("assays", []):
-        bf = b.file(e["file"])
-        if bf is None:
-            raise UnusableInputError(
-                f"{path}: manifest names {e['file']} but the bundle has no such file"
-            )
-        t = _read_table(e["file"], bf.read_bytes())
-        if e.get("layout") == "long":
-            t = t.pivot_table(
-                index="sample_id", columns="feature", values="value", aggfunc="first"
-            ).reset_index()
+        t = _assay_table_wide(b, path, e)
         t = t.rename(columns=_alias_map([c for c in t.columns if c != "sample_id"], e["assay"]))
         t = t.merge(samples[["sample_id", "participant_id"]], on="sample_id")
         t["participant_id"] = t["participant_id"].astype(str)
@@ -116,16 +107,7 @@ def read_bundle_for_model(path: str | Path, schema: dict[str, Any]) -> pd.DataFr
         )
     frames = []
     for e in entries:
-        bf = b.file(e["file"])
-        if bf is None:
-            raise UnusableInputError(
-                f"{path}: manifest names {e['file']} but the bundle has no such file"
-            )
-        t = _read_table(e["file"], bf.read_bytes())
-        if e.get("layout") == "long":
-            t = t.pivot_table(
-                index="sample_id", columns="feature", values="value", aggfunc="first"
-            ).reset_index()
+        t = _assay_table_wide(b, path, e)
         frames.append(t.set_index("sample_id"))
     wide = pd.concat(frames, axis=1).reset_index()
     names = {f["name"] for f in schema["features"]}
@@ -210,3 +192,18 @@ def predict(
             }
         )
     return model.predict(df, where=where)
+
+
+def _assay_table_wide(b: Any, path: Any, entry: dict[str, Any]) -> pd.DataFrame:
+    """Read one manifest assay table of a bundle as wide (``sample_id`` + feature columns)."""
+    bf = b.file(entry["file"])
+    if bf is None:
+        raise UnusableInputError(
+            f"{path}: manifest names {entry['file']} but the bundle has no such file"
+        )
+    t = _read_table(entry["file"], bf.read_bytes())
+    if entry.get("layout") == "long":
+        t = t.pivot_table(
+            index="sample_id", columns="feature", values="value", aggfunc="first"
+        ).reset_index()
+    return t

@@ -89,16 +89,6 @@ def check_samples(
                 file, lines[frac], "day", "type", [f"{v:g} is not an integer" for v in day[frac]]
             )
             day = day.where(~frac)
-        check_range(
-            day,
-            lines,
-            file=file,
-            column="day",
-            report=report,
-            hard=DAY_RANGE,
-            plausible=None,
-            unit="days",
-        )
     elif "day" in text:
         day = check_numeric(
             text["day"],
@@ -109,6 +99,7 @@ def check_samples(
             integer=True,
             date_rule="calendar-date",
         )
+    if "day" in usable:
         check_range(
             day,
             lines,
