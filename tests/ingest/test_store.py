@@ -181,3 +181,17 @@ def test_raw_ids_never_reach_a_release_either(tmp_path: Path):
     blob = b"".join(p.read_bytes() for p in files)
     for raw in (b"EX-001", b"EX-006-D7", b"EX-0"):
         assert raw not in blob
+
+
+def test_pseudonyms_equal_standard_hmac_sha256():
+    """The fast path (precomputed HMAC states) gives exactly RFC 2104 HMAC-SHA256."""
+    import hmac
+
+    from immunome.store import pseudonyms
+
+    for key in (b"k" * 32, b"x" * 64, b"long-key" * 20):
+        ids = ["SUB116449", "EX-001", "", "ü-42"]
+        want = [
+            "P" + hmac.new(key, f"SITE1:{i}".encode(), "sha256").digest()[:8].hex() for i in ids
+        ]
+        assert pseudonyms(key, "SITE1", ids, prefix="P") == want
