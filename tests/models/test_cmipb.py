@@ -121,3 +121,18 @@ def test_all_tasks_table_from_files(require_data):
     } <= set(table)
     row = table.set_index("task").loc["igg_pt-d14"]
     assert row["n"] >= 50 and row["carry_forward"] > 0.3
+
+
+def test_cv_scores_do_not_depend_on_pseudonyms(require_data):
+    """Folds follow the participants' baseline values, not their store-keyed IDs: relabelling
+    every participant (as a store with another secret key would) leaves every score unchanged."""
+    tidy, parts = read_tidy(require_data("cmipb"), "2020", genes=["ENSG00000277632"])
+    tasks = [t for t in load_tasks(require_data("cmipb/tasks.tsv")) if "igg_pt" in t.name]
+    relabel = {p: f"Z{i:04d}" for i, p in enumerate(sorted(parts.index, reverse=True))}
+    tidy2 = tidy.assign(participant_id=tidy["participant_id"].map(relabel))
+    parts2 = parts.rename(index=relabel)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, a = train_vaccine_models(tidy, parts, tasks)
+        _, b = train_vaccine_models(tidy2, parts2, tasks)
+    pd.testing.assert_frame_equal(a, b)

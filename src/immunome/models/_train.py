@@ -99,6 +99,13 @@ def immune_age_data(cohort: Any, spec: dict[str, Any]) -> tuple[pd.DataFrame, pd
     obs = obs[~obs["participant_id"].duplicated()].drop(columns="_day")
     X = X.loc[obs.index]
     X = X.loc[:, X.notna().mean() >= 0.5]
+    # order rows by content, not by store-keyed pseudonyms, so CV folds (and scores) are the
+    # same in every store holding the same data
+    h = pd.util.hash_pandas_object(
+        X.reset_index(drop=True).join(obs[["age", "site"]].reset_index(drop=True)), index=False
+    ).to_numpy()
+    order = np.argsort(h, kind="stable")
+    X, obs = X.iloc[order], obs.iloc[order]
     if len(X) < 30:
         raise ModelError(
             f"immune age: only {len(X)} participants with age and {spec['assay']} data (need ≥ 30)"

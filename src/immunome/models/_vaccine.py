@@ -216,6 +216,14 @@ def _task_extra(base: pd.DataFrame, task: Task, *, max_missing: float = 0.2) -> 
     return [c for c in cols if base[c].isna().mean() <= max_missing]
 
 
+def _content_order(base: pd.DataFrame) -> pd.DataFrame:
+    """Order participants by a hash of their baseline *values*, not their (store-keyed) pseudonyms,
+    so cross-validation folds — and so every reported score — are the same in every store.
+    """
+    h = pd.util.hash_pandas_object(base.reset_index(drop=True), index=False).to_numpy()
+    return base.iloc[np.argsort(h, kind="stable")]
+
+
 def train_vaccine_models(
     tidy: pd.DataFrame,
     participants: pd.DataFrame,
@@ -227,7 +235,7 @@ def train_vaccine_models(
     citations: list[str] | None = None,
 ) -> tuple[list[Model], pd.DataFrame]:
     """Evaluate and fit one model per task on the training cohort; returns models + Spearman table."""
-    base = baseline_table(tidy, participants)
+    base = _content_order(baseline_table(tidy, participants))
     reference = list(dict.fromkeys(t.column for t in tasks))
     models, table = [], []
     for task in tasks:
