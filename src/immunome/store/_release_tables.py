@@ -9,21 +9,15 @@ import numpy as np
 import pandas as pd
 
 from immunome.protocol import Protocol, load_protocol
+from immunome.store._schema import PARTICIPANT_COLUMNS, SAMPLE_COLUMNS
 
+# release tables = store columns + the site; site extension fields (``extra``) stay in the store
 PARTICIPANT_COLS = [
     "participant_id",
     "site",
-    "age",
-    "sex",
-    "race",
-    "ethnicity",
-    "cmv_serostatus",
-    "smoking",
-    "bmi",
-    "infancy_vaccine",
-    "vaccination_history",
+    *(c for c in PARTICIPANT_COLUMNS if c not in ("participant_id", "extra")),
 ]
-SAMPLE_COLS = ["sample_id", "participant_id", "site", "visit", "day", "batch", "sample_type"]
+SAMPLE_COLS = [*SAMPLE_COLUMNS[:2], "site", *SAMPLE_COLUMNS[2:]]
 FEATURE_COLS = [
     "assay",
     "feature",
