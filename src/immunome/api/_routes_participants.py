@@ -27,10 +27,7 @@ def participants(
     caller: Caller = Depends(participant_reader),
 ):
     """Pseudonymised participants of a release (paged). Audited."""
-    cohort = request.app.state.backend.cohort(ref)
-    items, meta = page.slice(cohort.participants.reset_index())
-    _audit(request, caller, "participants", cohort.release_id, rows=len(items), page=page.page)
-    return ok(request, items, page=meta)
+    return _paged_table(request, ref, page, caller, "participants")
 
 
 @router.get("/releases/{ref}/samples", summary="Samples (researcher)")
@@ -41,10 +38,7 @@ def samples(
     caller: Caller = Depends(participant_reader),
 ):
     """Samples of a release (paged). Audited."""
-    cohort = request.app.state.backend.cohort(ref)
-    items, meta = page.slice(cohort.samples.reset_index())
-    _audit(request, caller, "samples", cohort.release_id, rows=len(items), page=page.page)
-    return ok(request, items, page=meta)
+    return _paged_table(request, ref, page, caller, "samples")
 
 
 @router.get("/releases/{ref}/measurements", summary="Measurements (researcher)")
@@ -83,4 +77,12 @@ def measurements(
         assay=assay,
         layer=layer,
     )
+    return ok(request, items, page=meta)
+
+
+def _paged_table(request: Request, ref: str, page: Page, caller: Caller, table: str):
+    """One page of a release's ``participants`` or ``samples`` table, audited."""
+    cohort = request.app.state.backend.cohort(ref)
+    items, meta = page.slice(getattr(cohort, table).reset_index())
+    _audit(request, caller, table, cohort.release_id, rows=len(items), page=page.page)
     return ok(request, items, page=meta)
